@@ -1,0 +1,1 @@
+"""Readers: JUnit/xUnit XML and coverage data in, `testgate.model` values out."""

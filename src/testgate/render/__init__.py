@@ -1,0 +1,1 @@
+"""Renderers: check results and reports out as text, JSON, Markdown, JUnit, HTML and SVG."""
