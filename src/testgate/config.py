@@ -19,7 +19,7 @@ from testgate.errors import ConfigError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,7 @@ def _number(
     lo: float | None = None, hi: float | None = None, *, integer: bool = False
 ) -> Validator:
     def check(key: str, value: Any) -> Any:
-        ok_types: tuple[type, ...] = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_types):
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
             kind = "a whole number" if integer else "a number"
             raise ConfigError(f"{key}: expected {kind}, got {value!r}")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
