@@ -35,3 +35,18 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status is not Status.FAIL
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Every check of one gate run; what the renderers and the history store receive."""
+
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.status is Status.FAIL)
