@@ -1,0 +1,169 @@
+"""Real nox runs of testgate's sessions in a second project that registers them."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import coverage
+import pytest
+from nox_project import Run, make_project, nox
+
+pytestmark = pytest.mark.slow
+
+
+def junit_names(path: Path) -> list[str]:
+    return sorted(case.attrib["name"] for case in ET.parse(path).iter("testcase"))  # noqa: S314 - our own pytest output
+
+
+def measured(data_files: list[Path]) -> dict[str, set[int]]:
+    lines: dict[str, set[int]] = {}
+    for path in data_files:
+        data = coverage.CoverageData(basename=str(path))
+        data.read()
+        for name in data.measured_files():
+            lines.setdefault(name, set()).update(data.lines(name) or ())
+    return lines
+
+
+@dataclass(frozen=True)
+class Results:
+    """Every nox run happens once, in order; each test checks what one run left behind."""
+
+    project: Path
+    chain: Run
+    unit_junit: list[str]
+    unit_data: list[Path]
+    unit_lines: dict[str, set[int]]
+    integration_junit: list[str]
+    integration_lines: dict[str, set[int]]
+    coverage: Run
+    coverage_json: dict[str, object] | None
+    posargs: Run
+    posargs_junit: list[str]
+    listing: Run
+    unpatched: Run
+    shards: list[Run]
+    shard_junit: list[list[str]]
+    shard_data: list[list[Path]]
+    bad_shard: Run
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    project = make_project(tmp_path_factory.mktemp("nox-project"))
+    reports = project / "reports"
+    chain = nox(project, "-s", "unit", "integration")
+    unit_data = sorted((reports / "coverage").glob(".coverage.unit.*"))
+    unit_lines = measured(unit_data)
+    integration_lines = measured(sorted((reports / "coverage").glob(".coverage.integration.*")))
+    unit_junit = junit_names(reports / "junit" / "unit.xml") if chain.returncode == 0 else []
+    integration_junit = (
+        junit_names(reports / "junit" / "integration.xml") if chain.returncode == 0 else []
+    )
+    cov = nox(project, "-s", "coverage")
+    cov_json = reports / "coverage.json"
+    cov_data = json.loads(cov_json.read_text()) if cov_json.exists() else None
+    posargs = nox(project, "-R", "-s", "unit", "--", "-k", "parse")
+    posargs_junit = junit_names(reports / "junit" / "unit.xml") if posargs.returncode == 0 else []
+    listing = nox(project, "-l")
+    # coverage.py configured without patch=subprocess: the xdist workers would run unmeasured.
+    rc = project / "no-patch.coveragerc"
+    rc.write_text("[run]\nbranch = true\nparallel = true\nsource = sample\n", encoding="utf-8")
+    unpatched = nox(project, "-R", "-s", "unit", COVERAGE_RCFILE=str(rc))
+    shards, shard_junit, shard_data = [], [], []
+    for group in (1, 2):
+        shards.append(
+            nox(project, "-s", "unit", "--", "--shard", f"{group}/2", "-p", "no:randomly")
+        )
+        junit = reports / "junit" / f"unit-{group}.xml"
+        shard_junit.append(junit_names(junit) if junit.exists() else [])
+        shard_data.append(sorted((reports / "coverage").glob(f".coverage.unit-{group}.*")))
+    bad_shard = nox(project, "-R", "-s", "unit", "--", "--shard", "3/2")
+    return Results(
+        project=project,
+        chain=chain,
+        unit_junit=unit_junit,
+        unit_data=unit_data,
+        unit_lines=unit_lines,
+        integration_junit=integration_junit,
+        integration_lines=integration_lines,
+        coverage=cov,
+        coverage_json=cov_data,
+        posargs=posargs,
+        posargs_junit=posargs_junit,
+        listing=listing,
+        unpatched=unpatched,
+        shards=shards,
+        shard_junit=shard_junit,
+        shard_data=shard_data,
+        bad_shard=bad_shard,
+    )
+
+
+def test_unit_and_integration_sessions_write_junit_per_session(results: Results) -> None:
+    assert results.chain.returncode == 0, results.chain.output
+    assert results.unit_junit == ["test_other", "test_parse_negative", "test_parse_positive"]
+    assert results.integration_junit == ["test_cli_doubles", "test_cli_needs_an_argument"]
+
+
+def test_unit_session_measures_every_xdist_worker(results: Results) -> None:
+    assert results.chain.returncode == 0, results.chain.output
+    # the controller plus at least one worker, each its own parallel data file
+    assert len(results.unit_data) >= 2
+    assert "created: " in results.chain.output  # pytest-xdist started workers
+    # relative_files: the paths combine across checkouts and machines
+    assert set(results.unit_lines) == {"src/sample/__init__.py"}
+    body_of_parse = {7, 8, 9}
+    assert body_of_parse <= results.unit_lines["src/sample/__init__.py"]
+
+
+def test_integration_session_measures_subprocesses(results: Results) -> None:
+    assert results.chain.returncode == 0, results.chain.output
+    main_body = {13, 14, 15, 16}
+    assert main_body <= results.integration_lines["src/sample/__init__.py"]
+
+
+def test_coverage_session_combines_sessions_and_subprocesses(results: Results) -> None:
+    assert results.coverage.returncode == 0, results.coverage.output
+    assert results.coverage_json is not None
+    totals = results.coverage_json["totals"]
+    assert isinstance(totals, dict)
+    # unit covers parse(), only the integration subprocesses cover main(): 100% needs both
+    assert totals["percent_covered"] == 100
+    assert (results.project / "reports" / "coverage.xml").is_file()
+    assert (results.project / "reports" / "htmlcov" / "index.html").is_file()
+
+
+def test_posargs_reach_pytest(results: Results) -> None:
+    assert results.posargs.returncode == 0, results.posargs.output
+    assert results.posargs_junit == ["test_parse_negative", "test_parse_positive"]
+
+
+def test_sessions_are_listed_with_docstrings(results: Results) -> None:
+    assert results.listing.returncode == 0, results.listing.output
+    for name in ("unit", "integration", "coverage", "durations", "gate"):
+        assert f"* {name} -> " in results.listing.output
+    assert "- flaky -> Flake hunt" in results.listing.output
+
+
+def test_unmeasured_xdist_workers_fail_the_session(results: Results) -> None:
+    assert results.unpatched.returncode == 1
+    assert "did not measure the pytest-xdist workers" in results.unpatched.output
+    assert 'patch = ["subprocess"]' in results.unpatched.output
+
+
+def test_shards_run_disjoint_groups_with_their_own_reports(results: Results) -> None:
+    for shard in results.shards:
+        assert shard.returncode == 0, shard.output
+    first, second = results.shard_junit
+    assert not set(first) & set(second)
+    assert sorted(first + second) == results.unit_junit
+    assert all(results.shard_data)  # .coverage.unit-1.*, .coverage.unit-2.*
+
+
+def test_impossible_shard_is_a_one_line_session_error(results: Results) -> None:
+    assert results.bad_shard.returncode == 1
+    assert "--shard 3/2: group K must be between 1 and N" in results.bad_shard.output
