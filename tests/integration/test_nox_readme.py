@@ -1,0 +1,134 @@
+"""Every command line the README shows is run by a test or accepted by the parser that reads it.
+
+Run for real elsewhere: the nox sessions (test_nox_sessions.py, in a project of their own), the
+tox stages (test_tox_stages.py), the test command (.ci/run, checked here to be the same line).
+Checked here: each `nox` line against nox's own option parser and this repository's session
+list, session arguments against the parser that receives them (testgate's CLI, the unit
+session's `--shard`), each `testgate` line against testgate's parser, each `tox` line against
+ci/tox.toml.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+from nox._options import options as nox_options
+from nox_project import CHECKOUT, make_project, nox
+from test_tox_stages import TOX_COMMAND
+
+from testgate.cli import build_parser
+from testgate.nox import parse_shard
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+pytestmark = pytest.mark.slow
+
+README = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+SETUP = ["python", "-m", "pip", "install", "nox", "uv"]
+CLI_SESSIONS = {"coverage", "durations", "gate", "flaky"}
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", README, flags=re.MULTILINE | re.DOTALL)
+
+
+def command_lines() -> list[str]:
+    """Each line of each sh block, without its trailing comment."""
+    lines = []
+    for block in blocks("sh"):
+        for line in block.splitlines():
+            command = line.split("  #", 1)[0].strip()
+            if command:
+                lines.append(command)
+    return lines
+
+
+def commands() -> list[list[str]]:
+    return [shlex.split(part) for line in command_lines() for part in line.split(" && ")]
+
+
+@cache
+def repo_sessions() -> frozenset[str]:
+    return listed_sessions(CHECKOUT)
+
+
+def listed_sessions(root: Path) -> frozenset[str]:
+    """The sessions `nox -l` prints, selected (*) or not (-)."""
+    done = nox(root, "-l")
+    assert done.returncode == 0, done.output
+    return frozenset(re.findall(r"^[*-] (\S+) -> ", done.output, flags=re.MULTILINE))
+
+
+def check_nox(argv: list[str]) -> None:
+    args = nox_options.parser().parse_args(argv[1:])
+    posargs = args.posargs[1:] if args.posargs[:1] == ["--"] else args.posargs
+    sessions = getattr(args, "sessions", None) or []
+    assert set(sessions) <= repo_sessions(), argv
+    for session in sessions:
+        if session in CLI_SESSIONS:
+            build_parser().parse_args([session, *posargs])
+        elif session == "unit":
+            parse_shard(posargs)
+        else:
+            assert not posargs, f"{argv}: no parser checks the arguments of {session}"
+
+
+def check_tox(argv: list[str]) -> None:
+    assert argv[:5] == ["tox", "-c", "ci/tox.toml", "--root", "."], argv
+    config = tomllib.loads((CHECKOUT / "ci" / "tox.toml").read_text(encoding="utf-8"))
+    rest = argv[5:]
+    if rest:
+        assert tuple(argv) == TOX_COMMAND, f"{argv}: not the command test_tox_stages runs"
+        assert set(rest[1].split(",")) <= set(config["env_list"])
+
+
+def check(argv: list[str]) -> None:
+    if argv[:4] == SETUP[:4]:
+        assert argv == SETUP, "the set-up step .ci/run performs"
+    elif argv[0] == "nox":
+        check_nox(argv)
+    elif argv[0] == "tox":
+        check_tox(argv)
+    elif argv[0] == "testgate":
+        build_parser().parse_args(argv[1:])
+    elif argv[0] == "python" and argv[1].startswith("bench/"):
+        # measurements are run by hand; their argument parsing is checked
+        done = subprocess.run(
+            [sys.executable, *argv[1:], "--help"], cwd=CHECKOUT, capture_output=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    else:
+        pytest.fail(f"README command {shlex.join(argv)!r} is neither run nor checked by a test")
+
+
+@pytest.mark.parametrize("argv", commands(), ids=shlex.join)
+def test_readme_command_is_checked(argv: list[str]) -> None:
+    check(argv)
+
+
+def test_readme_shows_commands() -> None:
+    assert len(commands()) >= 10
+
+
+def test_ci_runs_the_readme_test_command_exactly() -> None:
+    test_command = next(line for line in command_lines() if line.endswith("unit integration"))
+    ci_lines = (CHECKOUT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci_lines
+    assert "set -euo pipefail" in ci_lines
+
+
+def test_readme_noxfile_registers_the_sessions(tmp_path: Path) -> None:
+    (noxfile,) = (b for b in blocks("python") if "register" in b)
+    project = make_project(tmp_path)
+    (project / "noxfile.py").write_text(noxfile, encoding="utf-8")
+    sessions = listed_sessions(project)
+    assert sessions == {"unit", "integration", "coverage", "durations", "gate", "flaky"}
