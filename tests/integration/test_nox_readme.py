@@ -28,7 +28,7 @@ from testgate.nox import parse_shard
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +92,10 @@ def check_tox(argv: list[str]) -> None:
 
 
 def check(argv: list[str]) -> None:
+    argv = list(argv)
+    while "=" in argv[0]:
+        name = argv.pop(0).partition("=")[0]
+        assert name == "TESTGATE", f"{name}: no test sets this variable"
     if argv[:4] == SETUP[:4]:
         assert argv == SETUP, "the set-up step .ci/run performs"
     elif argv[0] == "nox":

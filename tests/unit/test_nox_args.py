@@ -1,0 +1,64 @@
+"""The argument handling of testgate's nox sessions (the sessions themselves run in
+tests/integration/test_nox_sessions.py, under real nox)."""
+
+from __future__ import annotations
+
+import pytest
+
+from testgate.nox import Project, Shard, chooses_workers, parse_shard, register
+
+
+@pytest.mark.parametrize(
+    ("posargs", "shard", "rest"),
+    [
+        ([], None, []),
+        (["-k", "parse"], None, ["-k", "parse"]),
+        (["--shard", "2/4", "-x"], Shard(2, 4), ["-x"]),
+        (["-x", "--shard=1/1"], Shard(1, 1), ["-x"]),
+    ],
+)
+def test_shard_is_taken_out_of_the_pytest_arguments(
+    posargs: list[str], shard: Shard | None, rest: list[str]
+) -> None:
+    assert parse_shard(posargs) == (shard, rest)
+
+
+@pytest.mark.parametrize(
+    ("posargs", "message"),
+    [
+        (["--shard", "2-4"], "expected K/N"),
+        (["--shard"], "expected K/N"),
+        (["--shard=a/4"], "expected K/N"),
+        (["--shard", "0/4"], "between 1 and N"),
+        (["--shard", "5/4"], "between 1 and N"),
+    ],
+)
+def test_impossible_shard_is_refused(posargs: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_shard(posargs)
+
+
+def test_shard_names_its_reports() -> None:
+    assert Shard(3, 4).suffix == "-3"
+
+
+@pytest.mark.parametrize(
+    ("args", "chosen"),
+    [
+        ([], False),
+        (["-k", "parse", "-x"], False),
+        (["-n", "4"], True),
+        (["-n4"], True),
+        (["--numprocesses=2"], True),
+        (["--dist", "loadfile"], True),
+        (["-p", "no:xdist"], True),
+        (["-pno:xdist"], True),
+    ],
+)
+def test_caller_choice_of_workers_wins(args: list[str], chosen: bool) -> None:
+    assert chooses_workers(args) is chosen
+
+
+def test_register_refuses_unknown_sessions() -> None:
+    with pytest.raises(ValueError, match="unknown testgate session"):
+        register(Project(), sessions=["unit", "units"])
