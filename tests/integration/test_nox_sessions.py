@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ class Results:
     posargs: Run
     posargs_junit: list[str]
     listing: Run
+    gate: Run
+    gate_json: dict[str, object] | None
     unpatched: Run
     shards: list[Run]
     shard_junit: list[list[str]]
@@ -69,6 +72,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     posargs = nox(project, "-R", "-s", "unit", "--", "-k", "parse")
     posargs_junit = junit_names(reports / "junit" / "unit.xml") if posargs.returncode == 0 else []
     listing = nox(project, "-l")
+    gate = nox(project, "-R", "-s", "gate")
+    gate_path = reports / "gate.json"
+    gate_json = json.loads(gate_path.read_text()) if gate_path.exists() else None
     # coverage.py configured without patch=subprocess: the xdist workers would run unmeasured.
     rc = project / "no-patch.coveragerc"
     rc.write_text("[run]\nbranch = true\nparallel = true\nsource = sample\n", encoding="utf-8")
@@ -95,6 +101,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         posargs=posargs,
         posargs_junit=posargs_junit,
         listing=listing,
+        gate=gate,
+        gate_json=gate_json,
         unpatched=unpatched,
         shards=shards,
         shard_junit=shard_junit,
@@ -167,3 +175,11 @@ def test_shards_run_disjoint_groups_with_their_own_reports(results: Results) -> 
 def test_impossible_shard_is_a_one_line_session_error(results: Results) -> None:
     assert results.bad_shard.returncode == 1
     assert "--shard 3/2: group K must be between 1 and N" in results.bad_shard.output
+
+
+def test_gate_alone_runs_the_test_sessions_first(results: Results) -> None:
+    order = re.findall(r"Running session (\w+)", results.gate.output)
+    assert order == ["unit", "integration", "gate"], results.gate.output
+    assert results.gate_json is not None, results.gate.output
+    # exit status and report agree: 0 exactly when every budget holds
+    assert results.gate.returncode == (0 if results.gate_json["passed"] else 1)
