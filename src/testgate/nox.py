@@ -18,6 +18,9 @@ from typing import Any
 
 import nox
 
+from testgate.config import load
+from testgate.errors import TestgateError
+
 # The sessions measure the project under test themselves. A coverage configuration inherited
 # from an outer measured process (a CI step under coverage, testgate's own integration tests)
 # would otherwise start a second tracer in every Python process the session runs.
@@ -45,7 +48,8 @@ class Project:
     """pip/uv arguments that install testgate itself into the sessions that run its CLI."""
     unit: tuple[str, ...] = ("tests/unit",)
     integration: tuple[str, ...] = ("tests/integration",)
-    reports: str = "reports"
+    reports: str | None = None
+    """Where reports go; None: `[tool.testgate] reports`, as the testgate CLI reads it."""
     workers: str = "auto"
     """pytest-xdist `-n` for the unit session (`auto`: one worker per core)."""
     python: str | Sequence[str] | None = None
@@ -109,8 +113,18 @@ def _install_tests(session: nox.Session, project: Project) -> None:
     _install(session, *project.install, *groups, *project.extra_requirements)
 
 
-def _reports(project: Project) -> Path:
-    return Path.cwd() / project.reports
+def _reports(session: nox.Session, project: Project) -> Path:
+    """The reports folder the `testgate` commands will read (nox runs in the project root)."""
+    if project.reports is not None:
+        return Path.cwd() / project.reports
+    try:
+        return load(Path.cwd()).reports_dir
+    except TestgateError as exc:
+        session.error(exc.message)
+
+
+def _reports_option(project: Project) -> list[str]:
+    return [] if project.reports is None else ["--reports", project.reports]
 
 
 def _fresh(*paths: Path) -> None:
@@ -129,7 +143,7 @@ def run_pytest(
     workers: str | None,
 ) -> None:
     """pytest under coverage.py: JUnit to reports/junit/NAME.xml, data to reports/coverage/."""
-    reports = _reports(project)
+    reports = _reports(session, project)
     junit = reports / "junit" / f"{name}.xml"
     data = reports / "coverage" / f".coverage.{name}"
     junit.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +192,7 @@ def unit(session: nox.Session, project: Project) -> None:
         )
         return
     _install(session, *project.testgate)
-    node_ids = _reports(project) / f"shard-unit{shard.suffix}.txt"
+    node_ids = _reports(session, project) / f"shard-unit{shard.suffix}.txt"
     _fresh(node_ids)
     session.run(
         "testgate",
@@ -217,7 +231,9 @@ def integration(session: nox.Session, project: Project) -> None:
 
 def _cli(session: nox.Session, project: Project, command: str) -> None:
     _install(session, *project.testgate)
-    session.run("testgate", command, *session.posargs, env=_OUTER_COVERAGE)
+    session.run(
+        "testgate", command, *_reports_option(project), *session.posargs, env=_OUTER_COVERAGE
+    )
 
 
 def coverage(session: nox.Session, project: Project) -> None:
@@ -236,7 +252,9 @@ def flaky(session: nox.Session, project: Project) -> None:
     # The hunt runs the project's own tests with this interpreter's pytest.
     _install_tests(session, project)
     _install(session, *project.testgate, "pytest-randomly", "pytest-repeat")
-    session.run("testgate", "flaky", *session.posargs, env=_OUTER_COVERAGE)
+    session.run(
+        "testgate", "flaky", *_reports_option(project), *session.posargs, env=_OUTER_COVERAGE
+    )
 
 
 SessionBody = Callable[[nox.Session, Project], None]

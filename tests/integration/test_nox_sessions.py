@@ -52,6 +52,9 @@ class Results:
     shard_junit: list[list[str]]
     shard_data: list[list[Path]]
     bad_shard: Run
+    configured: Run
+    configured_junit: list[str]
+    misconfigured: Run
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +91,15 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         shard_junit.append(junit_names(junit) if junit.exists() else [])
         shard_data.append(sorted((reports / "coverage").glob(f".coverage.unit-{group}.*")))
     bad_shard = nox(project, "-R", "-s", "unit", "--", "--shard", "3/2")
+    pyproject = project / "pyproject.toml"
+    original = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(original + '[tool.testgate]\nreports = "out"\n', encoding="utf-8")
+    configured = nox(project, "-R", "-s", "unit")
+    out_junit = project / "out" / "junit" / "unit.xml"
+    configured_junit = junit_names(out_junit) if out_junit.exists() else []
+    pyproject.write_text(original + '[tool.testgate]\nreprots = "out"\n', encoding="utf-8")
+    misconfigured = nox(project, "-R", "-s", "unit")
+    pyproject.write_text(original, encoding="utf-8")
     return Results(
         project=project,
         chain=chain,
@@ -108,6 +120,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         shard_junit=shard_junit,
         shard_data=shard_data,
         bad_shard=bad_shard,
+        configured=configured,
+        configured_junit=configured_junit,
+        misconfigured=misconfigured,
     )
 
 
@@ -183,3 +198,15 @@ def test_gate_alone_runs_the_test_sessions_first(results: Results) -> None:
     assert results.gate_json is not None, results.gate.output
     # exit status and report agree: 0 exactly when every budget holds
     assert results.gate.returncode == (0 if results.gate_json["passed"] else 1)
+
+
+def test_sessions_write_where_the_configuration_says(results: Results) -> None:
+    assert results.configured.returncode == 0, results.configured.output
+    assert results.configured_junit == results.unit_junit
+
+
+def test_configuration_error_stops_the_session_with_its_message(results: Results) -> None:
+    assert results.misconfigured.returncode == 1
+    assert "reprots" in results.misconfigured.output
+    assert "did you mean" in results.misconfigured.output
+    assert "Traceback" not in results.misconfigured.output
