@@ -192,8 +192,11 @@ def unit(session: nox.Session, project: Project) -> None:
         )
         return
     _install(session, *project.testgate)
-    node_ids = _reports(session, project) / f"shard-unit{shard.suffix}.txt"
-    _fresh(node_ids)
+    reports = _reports(session, project)
+    node_ids = reports / f"shard-unit{shard.suffix}.txt"
+    # the manifest next to the shard's JUnit file lets the gate tell when a shard is missing
+    manifest = reports / "junit" / f"unit{shard.suffix}.json"
+    _fresh(node_ids, manifest)
     session.run(
         "testgate",
         "shard",
@@ -203,6 +206,8 @@ def unit(session: nox.Session, project: Project) -> None:
         str(shard.group),
         "--output",
         str(node_ids),
+        "--manifest",
+        str(manifest),
         "--",
         *project.unit,
         env=_OUTER_COVERAGE,

@@ -185,6 +185,8 @@ def test_shards_run_disjoint_groups_with_their_own_reports(results: Results) -> 
     assert not set(first) & set(second)
     assert sorted(first + second) == results.unit_junit
     assert all(results.shard_data)  # .coverage.unit-1.*, .coverage.unit-2.*
+    for group in (1, 2):
+        assert (results.project / "reports" / "junit" / f"unit-{group}.json").is_file()
 
 
 def test_impossible_shard_is_a_one_line_session_error(results: Results) -> None:
