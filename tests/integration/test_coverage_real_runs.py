@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from testgate.read.coverage import (
     write_coverage_reports,
 )
 
-CORE = '''\
+CORE = """\
 def classify(x):
     if x > 0:
         return "pos"
@@ -52,9 +51,9 @@ def parse(text):
 
 def never():  # pragma: no cover
     return 0
-'''
+"""
 
-EXTRA = '''\
+EXTRA = """\
 def walk(n):
     out = [i for i in range(n) if i % 2]
     while n > 10:
@@ -66,7 +65,7 @@ def unused(flag):
     if flag:
         return 1
     return 2
-'''
+"""
 
 TEST_CORE = """\
 from pkg.core import classify, parse, total
@@ -121,11 +120,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+PYTEST_PLUGINS = ("-p", "no:randomly", "-p", "no:cacheprovider")
+
+
 def coverage_run(project: Path, data_file: Path, *tests: str) -> None:
     data_file.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:randomly"]
-        + ["-p", "no:cacheprovider", *tests],
+        [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", *PYTEST_PLUGINS, *tests],
         cwd=project,
         env=clean_env(PYTHONPATH="src", COVERAGE_FILE=str(data_file)),
         capture_output=True,
@@ -204,8 +205,9 @@ def relative_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
 
 
 @pytest.fixture(params=["branch", "lines", "relative"])
-def runs(request: pytest.FixtureRequest) -> Iterator[Runs]:
-    yield request.getfixturevalue(f"{request.param}_runs")
+def runs(request: pytest.FixtureRequest) -> Runs:
+    runs: Runs = request.getfixturevalue(f"{request.param}_runs")
+    return runs
 
 
 def assert_same_as_json(data: CoverageData, report: dict[str, object]) -> None:

@@ -14,6 +14,7 @@ above a size limit.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,10 @@ def read_cobertura(path: Path, root: Path, *, precision: int) -> CoverageData:
         files, sources, branches_valid = _parse(path)
     except etree.XMLSyntaxError as exc:
         row, column = exc.position
+        if "entity" in str(exc).lower():
+            raise InputError(
+                f"{display}: refused at line {row}: entity expansion (an XML bomb?)"
+            ) from None
         raise InputError(
             f"{display}: not well-formed XML at line {row}, column {column} (truncated file?)"
         ) from None
@@ -84,17 +89,25 @@ def read_cobertura(path: Path, root: Path, *, precision: int) -> CoverageData:
 def _parse(path: Path) -> tuple[dict[str, _File], list[str], int]:
     files: dict[str, _File] = {}
     sources: list[str] = []
+    with path.open("rb") as handle:
+        events = etree.iterparse(
+            handle,
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        branches_valid = _walk(events, files, sources)
+    return files, sources, branches_valid
+
+
+def _walk(
+    events: Iterable[tuple[str, etree._Element]], files: dict[str, _File], sources: list[str]
+) -> int:
     branches_valid = 0
-    events = etree.iterparse(
-        str(path),
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
     first = True
     for event, elem in events:
         tag = etree.QName(elem).localname if isinstance(elem.tag, str) else ""
@@ -121,7 +134,7 @@ def _parse(path: Path) -> tuple[dict[str, _File], list[str], int]:
             _forget(elem)
         elif tag == "package":
             _forget(elem)
-    return files, sources, branches_valid
+    return branches_valid
 
 
 def _forget(elem: etree._Element) -> None:

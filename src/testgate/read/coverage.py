@@ -66,7 +66,7 @@ def read_coverage(path: str | os.PathLike[str], *, root: Path | None = None) -> 
     if head.startswith(SQLITE_HEADER):
         return _read_data_file(source, project)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"{"):
+    if text.startswith((b"{", b"[")):
         return read_json_report(source, project, lambda: project_precision(project))
     if text.startswith(b"<"):
         return read_cobertura(source, project, precision=project_precision(project))
