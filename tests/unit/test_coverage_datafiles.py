@@ -281,6 +281,9 @@ def test_a_broken_coverage_configuration_is_a_config_error(project: Path) -> Non
     (project / "pyproject.toml").write_text('[tool.coverage.report]\nprecision = "two"\n')
     with pytest.raises(ConfigError, match=r"coverage.py configuration: .*precision"):
         project_precision(project)
+    data_file = write_data(project / ".coverage", {"/x/m.py": N_LINES}, arcs=False)
+    with pytest.raises(ConfigError, match=r"^.*project: coverage.py configuration: "):
+        read_coverage(data_file, root=project)
 
 
 def test_a_missing_root_is_named(tmp_path: Path) -> None:
@@ -344,6 +347,13 @@ def test_json_alone_and_combined_file_alone_are_read(project: Path) -> None:
     write_coverage_reports(only, reports, root=project)
     only.unlink()
     assert load_project_coverage(reports, root=project).source == str(reports / "coverage.json")
+
+
+def test_parallel_files_without_measured_files_fail_closed(project: Path) -> None:
+    reports = project / "reports"
+    write_data(reports / "coverage" / ".coverage.unit.1", {}, arcs=True)
+    with pytest.raises(InputError, match=r"coverage/\.coverage: No data to report"):
+        load_project_coverage(reports, root=project)
 
 
 def test_an_empty_coverage_json_is_named(project: Path) -> None:

@@ -45,8 +45,10 @@ GCOVR = """<?xml version="1.0" encoding="UTF-8"?>
         <class name="calc_cpp_inner" filename="src/calc.cpp" line-rate="1" branch-rate="1"
                complexity="0.0">
           <lines>
+            <line number="3" hits="1"/>
             <line number="8" hits="2"/>
             <line number="10" hits="1" branch="true" condition-coverage="100% (2/2)"/>
+            <line number="11" hits="0" branch="true"/>
           </lines>
         </class>
         <class name="util_h" filename="include/util.h" line-rate="0.5" branch-rate="0"
@@ -80,18 +82,18 @@ def test_cobertura_of_another_language_is_read(cpp_project: Path, tmp_path: Path
     data = read_coverage(report, root=cpp_project)
     calc = data.files["src/calc.cpp"]
     # line 8 is missed by one class and hit by the other: hit. Method lines don't count.
-    assert calc.executable_lines == {3, 4, 5, 7, 8, 10}
-    assert calc.missing_lines == (7,)
+    assert calc.executable_lines == {3, 4, 5, 7, 8, 10, 11}
+    assert calc.missing_lines == (7, 11)  # 11: a branch line without conditions
     assert (calc.branches, calc.covered_branches, calc.partial_branches) == (6, 3, 1)
     assert calc.missing_branches == ((4, 0), (7, 0), (7, 0))  # destinations unknown: 0
     util = data.files["include/util.h"]
     assert (util.statements, util.missing_lines, util.branches) == (4, (2, 3), 0)
     assert data.has_branches
     assert data.precision == 0  # no coverage.py configuration in a C++ project
-    assert (data.totals.statements, data.totals.missing) == (10, 3)
-    # (7 covered lines + 3 covered branches) / (10 + 6)
-    assert display_percent(data.totals.percent, 0) == "62"
-    assert package_totals(data)["src"].statements == 6
+    assert (data.totals.statements, data.totals.missing) == (11, 4)
+    # (7 covered lines + 3 covered branches) / (11 + 6)
+    assert display_percent(data.totals.percent, 0) == "59"
+    assert package_totals(data)["src"].statements == 7
     assert data.source == str(report)
 
 
@@ -380,7 +382,9 @@ def test_sniffing_refuses_what_is_not_coverage(
     assert message in caught.value.message
 
 
-def test_missing_file_and_folder(tmp_path: Path) -> None:
+def test_missing_file_folder_and_unopenable_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"cannot read it \(File name too long\)"):
+        read_coverage(tmp_path / ("x" * 300), root=tmp_path)
     with pytest.raises(InputError, match=r"no such file; run the tests with coverage first"):
         read_coverage(tmp_path / "nope.json", root=tmp_path)
     with pytest.raises(InputError, match="is a folder, not a coverage file"):

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from lxml import etree
 
@@ -140,10 +141,9 @@ def _walk(
 def _forget(elem: etree._Element) -> None:
     """Keep memory bounded: drop what is read and the siblings before it."""
     elem.clear()
-    parent = elem.getparent()
-    if parent is not None:
-        while elem.getprevious() is not None:
-            del parent[0]
+    parent = cast("etree._Element", elem.getparent())  # <class>/<package>, never the root
+    while elem.getprevious() is not None:
+        del parent[0]
 
 
 def _count(text: str, what: str) -> int:

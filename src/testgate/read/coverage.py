@@ -329,13 +329,13 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
         raise InputError(
             f"{display}: {_one_line(exc)}; {hint or 'delete it and ' + RUN_HINT}"
         ) from None
-    except sqlite3.Error as exc:
+    except sqlite3.Error as exc:  # pragma: no cover - coverage.py wraps most as DataError
         raise InputError(
             f"{display}: not a readable coverage data file ({exc}); delete it and {RUN_HINT}"
         ) from None
     except coverage.exceptions.ConfigError:
         raise
-    except CoverageException as exc:
+    except CoverageException as exc:  # pragma: no cover - PluginError and the like
         raise InputError(f"{display}: {_one_line(exc)}") from None
 
 
