@@ -19,6 +19,7 @@ from testgate.errors import ConfigError, InputError
 from testgate.model import display_percent
 from testgate.read.coverage import (
     combine_data_files,
+    combine_project_data,
     find_data_files,
     load_project_coverage,
     package_totals,
@@ -302,9 +303,10 @@ def test_reading_leaves_cwd_and_coverage_state_as_they_were(project: Path) -> No
 # -- load_project_coverage ----------------------------------------------------------------
 
 
-def test_no_data_at_all_says_what_to_run(project: Path) -> None:
+@pytest.mark.parametrize("entry", [load_project_coverage, combine_project_data])
+def test_no_data_at_all_says_what_to_run(project: Path, entry: Any) -> None:
     with pytest.raises(InputError) as caught:
-        load_project_coverage(project / "reports", root=project)
+        entry(project / "reports", root=project)
     assert caught.value.message == (
         f"{project / 'reports'}: no coverage data (no coverage.json, no .coverage files under"
         f" {project / 'reports' / 'coverage'}); run the tests with coverage first"
@@ -314,16 +316,14 @@ def test_no_data_at_all_says_what_to_run(project: Path) -> None:
 
 def test_fresh_json_wins_stale_json_loses(project: Path) -> None:
     reports = project / "reports"
-    data_file = write_data(
+    write_data(
         reports / "coverage" / ".coverage.unit.1",
         {str(project / "src/pkg/m.py"): M_ARCS},
         arcs=True,
     )
-    write_coverage_reports(
-        combine_data_files([data_file], root=project, out=reports / "coverage" / ".coverage"),
-        reports,
-        root=project,
-    )
+    combined = combine_project_data(reports, root=project)
+    assert combined == reports / "coverage" / ".coverage"
+    write_coverage_reports(combined, reports, root=project)
     assert load_project_coverage(reports, root=project).source == str(reports / "coverage.json")
     # A newer run lands: the JSON is stale, the data files are combined again.
     newer = write_data(

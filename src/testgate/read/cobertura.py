@@ -149,7 +149,7 @@ def _forget(elem: etree._Element) -> None:
 def _count(text: str, what: str) -> int:
     try:
         value = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _Bad(f"{what}={text!r} is not a number") from None
     if value < 0:
         raise _Bad(f"{what}={text!r} is negative")

@@ -40,6 +40,8 @@ from testgate.read.coverage_paths import PathRemap, parts_of, remap_paths
 
 __all__ = [
     "combine_data_files",
+    "combine_project_data",
+    "find_data_files",
     "load_project_coverage",
     "package_totals",
     "project_precision",
@@ -68,7 +70,7 @@ def read_coverage(path: str | os.PathLike[str], *, root: Path | None = None) -> 
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith((b"{", b"[")):
         return read_json_report(source, project, lambda: project_precision(project))
-    if text.startswith(b"<"):
+    if text.startswith(b"<") or _utf16(head).lstrip("\ufeff \t\r\n").startswith("<"):
         return read_cobertura(source, project, precision=project_precision(project))
     if head.startswith(b"!coverage.py"):
         raise InputError(
@@ -78,6 +80,13 @@ def read_coverage(path: str | os.PathLike[str], *, root: Path | None = None) -> 
         f"{source}: not coverage data (expected a .coverage data file, a coverage.py JSON report"
         " or Cobertura XML)"
     )
+
+
+def _utf16(head: bytes) -> str:
+    """Cobertura from Windows tools may be UTF-16 (libxml2 decodes it from the BOM)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head[:64].decode("utf-16", errors="replace")
+    return ""
 
 
 def project_precision(root: Path) -> int:
@@ -103,22 +112,15 @@ def load_project_coverage(reports_dir: Path, *, root: Path) -> CoverageData:
     """The project's combined coverage: reports/coverage.json, or the data files under
     reports/coverage/ when the JSON is absent or older than any of them."""
     reports = Path(reports_dir)
-    data_dir = reports / "coverage"
     json_path = reports / "coverage.json"
-    combined = data_dir / ".coverage"
-    data_files = find_data_files(data_dir)
+    combined = reports / "coverage" / ".coverage"
+    data_files = find_data_files(reports / "coverage")
     if json_path.exists() and (
         not data_files
         or json_path.stat().st_mtime_ns >= max(f.stat().st_mtime_ns for f in data_files)
     ):
         return read_coverage(json_path, root=root)
-    if not data_files:
-        raise InputError(
-            f"{reports}: no coverage data (no coverage.json, no .coverage files under"
-            f" {data_dir}); {RUN_HINT}"
-        )
-    parallel = [f for f in data_files if f != combined]
-    remap = _combine(parallel, Path(root), combined) if parallel else PathRemap()
+    remap = _combine_project(reports, data_files, Path(root))
     try:
         return read_coverage(combined, root=root)
     except InputError as exc:
@@ -126,6 +128,26 @@ def load_project_coverage(reports_dir: Path, *, root: Path) -> CoverageData:
         if not detail:
             raise
         raise InputError(f"{exc.message} (could not map: {detail})") from None
+
+
+def combine_project_data(reports_dir: Path, *, root: Path) -> Path:
+    """Combine the parallel data files under reports/coverage/ into reports/coverage/.coverage
+    (what `testgate coverage` reports on); with none, the combined file already there."""
+    reports = Path(reports_dir)
+    _combine_project(reports, find_data_files(reports / "coverage"), Path(root))
+    return reports / "coverage" / ".coverage"
+
+
+def _combine_project(reports: Path, data_files: list[Path], root: Path) -> PathRemap:
+    data_dir = reports / "coverage"
+    if not data_files:
+        raise InputError(
+            f"{reports}: no coverage data (no coverage.json, no .coverage files under"
+            f" {data_dir}); {RUN_HINT}"
+        )
+    combined = data_dir / ".coverage"
+    parallel = [f for f in data_files if f != combined]
+    return _combine(parallel, root, combined) if parallel else PathRemap()
 
 
 def find_data_files(folder: Path) -> list[Path]:

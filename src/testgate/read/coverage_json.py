@@ -30,6 +30,8 @@ def read_json_report(path: Path, root: Path, default_precision: Callable[[], int
         doc = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(f"{display}: not UTF-8 text, not a coverage.py JSON report") from None
+    except RecursionError:
+        raise InputError(f"{display}: nested too deeply, not a coverage.py JSON report") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{display}: not valid JSON at line {exc.lineno}, column {exc.colno}"
