@@ -197,10 +197,11 @@ class _Resolver:
 
 
 def _message(el: Any) -> str | None:
+    """The `message` attribute, else the first line of the element's text (Surefire nests it)."""
     msg = el.get("message")
     if msg:
         return str(msg)
-    text = (el.text or "").strip()
+    text = "".join(el.itertext()).strip()
     return text.splitlines()[0][:500] if text else None
 
 
@@ -261,7 +262,7 @@ _NO_BOM = ((b"<\0\0\0", "utf-32-le"), (b"\0\0\0<", "utf-32-be"), (b"<\0", "utf-1
 _DECL_ENCODING = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
 _PROLOG_SKIP = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 _XMLNS = re.compile(r"""\sxmlns\s*=\s*(["'])(.*?)\1""")
-_START_TAG = re.compile(r"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)([^>]*)")
+_START_TAG = re.compile(r"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)(?=[\s/>])([^>]*)")
 
 
 def _wide_encoding(head: bytes) -> tuple[str, int] | None:
@@ -592,7 +593,7 @@ class _Reader:
         if el.tag == _SUITE:
             if len(el) and el not in self.flagged:
                 self._suite_children(el)
-            if parent is self.top and self.top.tag == _SUITES:
+            if parent is self.top and self.top.tag == _SUITES and el.get("time"):
                 self.suite_times.append(parse_seconds(el.get("time")))
         if el is self.top:
             t = el.get("time")
@@ -610,7 +611,7 @@ class _Reader:
             self.time = parse_seconds(t) if t else None
         cases = self.cases
         if self.candidates:
-            strip = _repetitions([cases[i] for i in self.candidates])
+            strip = _repetitions([cases[i] for i in self.candidates], partial=salvaged)
             for i in self.candidates:
                 case = cases[i]
                 if (case.classname, case.name) in strip:
@@ -644,13 +645,15 @@ def _display_tag(tag: Any) -> str:
     return text
 
 
-def _repetitions(cases: list[Case]) -> dict[tuple[str | None, str], tuple[str, int]]:
+def _repetitions(
+    cases: list[Case], *, partial: bool
+) -> dict[tuple[str | None, str], tuple[str, int]]:
     """Names whose `[k-N]` suffix is pytest-repeat's, decided file-wide.
 
     A parametrized `test_x[1-2]` looks like a repetition; pytest-repeat shows itself by writing
-    every index 1..N of a test. A group (classname, base name, N) is a repetition when all N
-    indexes are there, or (a salvaged file, a `-k` selection) when another group of the file
-    with the same N is complete.
+    every index 1..N of a test, so a group (classname, base name, N) is a repetition when all N
+    indexes are there. In a salvaged file the last groups are cut short: there, a group also
+    counts when another group with the same N is complete.
     """
     groups: dict[tuple[str | None, str, int], dict[int, list[str]]] = {}
     for case in cases:
@@ -660,7 +663,7 @@ def _repetitions(cases: list[Case]) -> dict[tuple[str | None, str], tuple[str, i
     complete = {n for (_, _, n), ks in groups.items() if len(ks) == n}
     strip: dict[tuple[str | None, str], tuple[str, int]] = {}
     for (classname, base, n), ks in groups.items():
-        if n in complete:
+        if len(ks) == n or (partial and n in complete):
             for k, names in ks.items():
                 for name in names:
                     strip[classname, name] = (base, k)
