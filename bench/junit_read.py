@@ -49,7 +49,9 @@ def generate(path: Path, cases: int) -> None:
                 f"</failure><system-out>captured stdout line {i}\n</system-out></testcase>"
             )
         elif i % 50 == 2:
-            out.append(f'{head}><skipped type="pytest.skip" message="needs network">x</skipped></testcase>')
+            out.append(
+                f'{head}><skipped type="pytest.skip" message="needs network">x</skipped></testcase>'
+            )
         elif i % 100 == 3:
             out.append(f'{head}><skipped type="pytest.xfail" message="known bug" /></testcase>')
         else:

@@ -20,6 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "pytest_args",
+        nargs="*",
+        help="after --, given to both (e.g. -- -k version: a small selection keeps the noise of"
+        " a loaded machine out of the difference)",
+    )
     args = parser.parse_args()
     venv_python = ROOT / ".nox" / "unit" / "bin" / "python"
     if not venv_python.exists():
@@ -39,12 +45,15 @@ def main() -> int:
         f"--junitxml={reports / 'junit' / 'unit.xml'}",
         "-n",
         "auto",
+        *args.pytest_args,
     ]
     medians = compare(
         {
             "pytest directly": run_command(direct, cwd=ROOT, env=env),
             "nox -s unit -R": run_command(
-                [sys.executable, "-m", "nox", "-s", "unit", "-R"], cwd=ROOT, env=env
+                [sys.executable, "-m", "nox", "-s", "unit", "-R", "--", *args.pytest_args],
+                cwd=ROOT,
+                env=env,
             ),
         },
         reference="pytest directly",
