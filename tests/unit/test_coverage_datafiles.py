@@ -295,6 +295,19 @@ def test_a_missing_root_is_named(tmp_path: Path) -> None:
         read_coverage(path, root=tmp_path / "nope")
 
 
+def test_relative_paths_mean_the_current_directory_not_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(tmp_path / "p")
+    write_data(tmp_path / "in" / ".coverage.a", {"/ci/src/pkg/m.py": M_ARCS}, arcs=True)
+    monkeypatch.chdir(tmp_path)
+    out = combine_data_files(["in/.coverage.a"], root=Path("p"), out=Path("out/.coverage"))
+    assert (tmp_path / "out" / ".coverage").is_file()
+    assert list(read_coverage(out, root=Path("p")).files) == ["src/pkg/m.py"]
+    write_coverage_reports(out, Path("reports"), root=Path("p"))
+    assert (tmp_path / "reports" / "coverage.json").is_file()
+
+
 def test_reading_leaves_cwd_and_coverage_state_as_they_were(project: Path) -> None:
     path = write_data(project / ".coverage", {str(project / "src/pkg/n.py"): N_LINES}, arcs=False)
     before = (os.getcwd(), coverage.files.RELATIVE_DIR)

@@ -221,9 +221,10 @@ def _check_data_file(path: Path, *, display: str) -> None:
 
 def _read_data_file(path: Path, root: Path) -> CoverageData:
     display = str(path)
+    absolute = path.resolve()  # before we chdir to root
     files: dict[str, FileCoverage] = {}
     with _in_project(root), _coverage_errors(display):
-        cov = coverage.Coverage(data_file=str(path.resolve()), config_file=True)
+        cov = coverage.Coverage(data_file=str(absolute), config_file=True)
         try:
             cov.load()
             # What every coverage.py reporter does first: apply the project's [paths].
@@ -260,12 +261,15 @@ def _combine(paths: list[Path], root: Path, out: Path) -> PathRemap:
     if not paths:
         raise InputError(f"{out}: no coverage data files to combine; {RUN_HINT}")
     root = root.resolve()
+    out = out.resolve()
+    for path in paths:
+        _check_data_file(path, display=str(path))
+    resolved = [(path, path.resolve()) for path in paths]  # before we chdir to root
     inputs: list[tuple[Path, coverage.CoverageData]] = []
     with _in_project(root):
         config = coverage.Coverage(data_file=None, config_file=True).config
-        for path in paths:
-            _check_data_file(path, display=str(path))
-            data = coverage.CoverageData(basename=str(path.resolve()))
+        for path, absolute in resolved:
+            data = coverage.CoverageData(basename=str(absolute))
             with _coverage_errors(str(path)):
                 data.read()
                 data.measured_files()
