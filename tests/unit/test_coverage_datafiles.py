@@ -435,3 +435,17 @@ def test_reports_from_a_broken_data_file_are_not_written(project: Path) -> None:
     with pytest.raises(InputError, match="No data to report"):
         write_coverage_reports(empty, project / "reports", root=project)
     assert list((project / "reports").iterdir()) == []
+
+
+def test_report_contexts_select_the_data_as_coverage_report_does(project: Path) -> None:
+    data = coverage.CoverageData(basename=str(project / ".coverage"))
+    data.set_context("test_a")
+    data.add_lines({str(project / "src/pkg/n.py"): [1]})
+    data.set_context("test_b")
+    data.add_lines({str(project / "src/pkg/n.py"): [1, 2]})
+    data.write()
+    assert read_coverage(project / ".coverage", root=project).files["src/pkg/n.py"].missing == 0
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('contexts = ["test_a"]\n')  # under [tool.coverage.report]
+    only_a = read_coverage(project / ".coverage", root=project)
+    assert only_a.files["src/pkg/n.py"].missing_lines == (2,)

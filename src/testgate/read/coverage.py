@@ -230,6 +230,7 @@ def _read_data_file(path: Path, root: Path) -> CoverageData:
             # What every coverage.py reporter does first: apply the project's [paths].
             getattr(cov, "_prepare_data_for_reporting", lambda: None)()
             recorded = cov.get_data()
+            recorded.set_query_contexts(cov.config.report_contexts)  # [report] contexts
             has_arcs = recorded.has_arcs()
             keep_open = getattr(recorded, "keep_db_open", contextlib.nullcontext)
             with keep_open():  # one SQLite connection, not three per file
