@@ -449,3 +449,10 @@ def test_report_contexts_select_the_data_as_coverage_report_does(project: Path) 
         handle.write('contexts = ["test_a"]\n')  # under [tool.coverage.report]
     only_a = read_coverage(project / ".coverage", root=project)
     assert only_a.files["src/pkg/n.py"].missing_lines == (2,)
+
+
+def test_a_coverage_plugin_that_is_not_installed_is_a_config_error(project: Path) -> None:
+    path = write_data(project / ".coverage", {str(project / "src/pkg/n.py"): N_LINES}, arcs=False)
+    (project / "pyproject.toml").write_text('[tool.coverage.run]\nplugins = ["no_such_plugin_x"]\n')
+    with pytest.raises(ConfigError, match=r"plugin 'no_such_plugin_x' is not installed here"):
+        read_coverage(path, root=project)

@@ -343,6 +343,11 @@ def _in_project(root: Path) -> Iterator[None]:
                 yield
             except coverage.exceptions.ConfigError as exc:
                 raise ConfigError(f"{root}: coverage.py configuration: {exc}") from None
+            except ImportError as exc:  # a [run] plugins module that is not installed
+                raise ConfigError(
+                    f"{root}: coverage.py configuration: plugin {exc.name!r} is not installed"
+                    " here; install it or remove it from [tool.coverage.run] plugins"
+                ) from None
         for warning in caught:
             log.warning("%s", warning.message)
     finally:
