@@ -24,6 +24,8 @@ from testgate.read.coverage import (
     write_coverage_reports,
 )
 
+pytestmark = pytest.mark.slow
+
 CORE = """\
 def classify(x):
     if x > 0:
