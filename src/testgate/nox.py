@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import nox
 
@@ -52,7 +51,8 @@ class Project:
     """Where reports go; None: `[tool.testgate] reports`, as the testgate CLI reads it."""
     workers: str = "auto"
     """pytest-xdist `-n` for the unit session (`auto`: one worker per core)."""
-    python: str | Sequence[str] | None = None
+    python: str | None = None
+    """The interpreter of every session (None: the one nox runs with)."""
     reuse_venv: bool = True
     default: tuple[str, ...] = field(default=DEFAULT_SESSIONS)
     """The sessions plain `nox` runs."""
@@ -292,7 +292,9 @@ def register(
         raise ValueError(f"unknown testgate session(s): {', '.join(unknown)}")
     for name in sessions:
         body, doc = _DOCS[name]
-        _define(name, body, doc, project, requires=_REQUIRES.get(name, []))
+        # `register(sessions=["gate"])`: the gate then reads whatever reports are there
+        requires = [r for r in _REQUIRES.get(name, []) if r in sessions]
+        _define(name, body, doc, project, requires=requires)
     if nox.options.sessions is None:
         nox.options.sessions = [s for s in project.default if s in sessions]
     if venv_backend is not None:
@@ -305,9 +307,6 @@ def _define(name: str, body: SessionBody, doc: str, project: Project, requires: 
 
     session_func.__name__ = session_func.__qualname__ = name
     session_func.__doc__ = doc
-    kwargs: dict[str, Any] = {"name": name, "reuse_venv": project.reuse_venv}
-    if project.python is not None:
-        kwargs["python"] = project.python
-    if requires:
-        kwargs["requires"] = requires
-    nox.session(**kwargs)(session_func)
+    nox.session(name=name, python=project.python, reuse_venv=project.reuse_venv, requires=requires)(
+        session_func
+    )

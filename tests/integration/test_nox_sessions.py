@@ -55,6 +55,7 @@ class Results:
     configured: Run
     configured_junit: list[str]
     misconfigured: Run
+    variant: Run
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,15 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     pyproject.write_text(original + '[tool.testgate]\nreprots = "out"\n', encoding="utf-8")
     misconfigured = nox(project, "-R", "-s", "unit")
     pyproject.write_text(original, encoding="utf-8")
+    # Another noxfile, same venvs: an explicit reports folder handed to the CLI too, testgate
+    # already in the venvs, a gate that requires only the sessions registered with it.
+    (project / "noxfile_variant.py").write_text(
+        "from testgate.nox import Project, register\n"
+        'register(Project(testgate=(), reports="elsewhere", workers="1"),'
+        ' sessions=["unit", "gate"])\n',
+        encoding="utf-8",
+    )
+    variant = nox(project, "-f", "noxfile_variant.py", "-R", "-s", "gate")
     return Results(
         project=project,
         chain=chain,
@@ -132,6 +142,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         configured=configured,
         configured_junit=configured_junit,
         misconfigured=misconfigured,
+        variant=variant,
     )
 
 
@@ -221,3 +232,12 @@ def test_configuration_error_stops_the_session_with_its_message(results: Results
     assert "reprots" in results.misconfigured.output
     assert "did you mean" in results.misconfigured.output
     assert "Traceback" not in results.misconfigured.output
+
+
+def test_explicit_reports_folder_reaches_the_cli(results: Results) -> None:
+    order = re.findall(r"Running session (\w+)", results.variant.output)
+    assert order == ["unit", "gate"], results.variant.output
+    elsewhere = results.project / "elsewhere"
+    assert junit_names(elsewhere / "junit" / "unit.xml") == results.unit_junit
+    assert "testgate gate --reports elsewhere" in results.variant.output
+    assert (elsewhere / "gate.json").is_file(), results.variant.output
