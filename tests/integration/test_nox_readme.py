@@ -137,3 +137,9 @@ def test_readme_noxfile_registers_the_sessions(tmp_path: Path) -> None:
     (project / "noxfile.py").write_text(noxfile, encoding="utf-8")
     sessions = listed_sessions(project)
     assert sessions == {"unit", "integration", "coverage", "durations", "gate", "flaky"}
+
+
+def test_readme_budgets_are_the_ones_this_repository_keeps() -> None:
+    (shown,) = (b for b in blocks("toml") if "[tool.testgate]" in b)
+    pyproject = tomllib.loads((CHECKOUT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert tomllib.loads(shown)["tool"]["testgate"] == pyproject["tool"]["testgate"]
