@@ -2,8 +2,8 @@
 
 nox imports this file with its own interpreter, where testgate is not installed: `src/` goes on
 sys.path so the sessions are the checkout's own code (dogfooding, no install step, no second
-venv). testgate.nox imports nothing but nox and the standard library, so that is all it needs.
-A PEP 723 block would make nox build and re-enter a venv just to read this file.
+venv). testgate.nox imports nox, the standard library and testgate's config reader: nothing
+to install. A PEP 723 block would make nox build and re-enter a venv just to read this file.
 """
 
 from __future__ import annotations
