@@ -31,6 +31,12 @@ def main() -> int:
     if not venv_python.exists():
         raise SystemExit("no .nox/unit venv: run `nox -s unit` once first")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    # pytest run directly as a user would, in the activated venv (tests find its executables)
+    direct_env = {
+        **env,
+        "VIRTUAL_ENV": str(venv_python.parent.parent),
+        "PATH": f"{venv_python.parent}{os.pathsep}{env.get('PATH', '')}",
+    }
     reports = ROOT / "reports"
     direct = [
         str(venv_python),
@@ -49,7 +55,7 @@ def main() -> int:
     ]
     medians = compare(
         {
-            "pytest directly": run_command(direct, cwd=ROOT, env=env),
+            "pytest directly": run_command(direct, cwd=ROOT, env=direct_env),
             "nox -s unit -R": run_command(
                 [sys.executable, "-m", "nox", "-s", "unit", "-R", "--", *args.pytest_args],
                 cwd=ROOT,
