@@ -73,6 +73,7 @@ class Config:
     source: Path | None = None  # the file the settings came from; None: defaults only
     reports: Path = Path("reports")
     history: Path | None = None
+    history_keep: int | None = None  # retention: the newest N runs stay in the history
     baseline: str | None = None
     informational: frozenset[str] = frozenset()
     tests: TestsBudget = field(default_factory=TestsBudget)
@@ -180,6 +181,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
     "": {
         "reports": _string,
         "history": _string,
+        "history_keep": _number(1, integer=True),
         "baseline": _string,
         "informational": _strings,
     },
@@ -253,6 +255,7 @@ def _parse_table(source: str, raw: Mapping[str, Any], root: Path, origin: Path |
         source=origin,
         reports=Path(top.get("reports", "reports")),
         history=Path(top["history"]) if "history" in top else None,
+        history_keep=top.get("history_keep"),
         baseline=top.get("baseline"),
         informational=frozenset(informational),
         tests=TestsBudget(**values["tests"]),
