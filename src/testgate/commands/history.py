@@ -174,8 +174,10 @@ def _runs(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"runs": [_run_dict(r) for r in rows]})
         return 0
-    print(f"{'run':>5}  {'time':20}  {'commit':10}  {'branch':16}  {'kind':6}  verdict  "
-          f"{'tests':>6}  {'failed':>6}  {'coverage':>8}  {'seconds':>8}")  # fmt: skip
+    print(
+        f"{'run':>5}  {'time':20}  {'commit':10}  {'branch':16}  {'kind':6}  verdict  "
+        f"{'tests':>6}  {'failed':>6}  {'coverage':>8}  {'seconds':>8}"
+    )
     for r in rows:
         verdict = "infra" if r.infrastructure_failure else ("pass" if r.passed else "FAIL")
         print(
@@ -221,8 +223,10 @@ def _trend(args: argparse.Namespace) -> int:
     else:
         for p in points:
             bar = "#" * round(p.percent / 2.5)
-            print(f"{p.run.id:>5}  {p.run.time:20}  {_short(p.run.commit):10}  "
-                  f"{_pc(p.percent):>8}  {bar}")  # fmt: skip
+            print(
+                f"{p.run.id:>5}  {p.run.time:20}  {_short(p.run.commit):10}  "
+                f"{_pc(p.percent):>8}  {bar}"
+            )
         if drop is not None:
             change = -drop.points
             print(
@@ -266,8 +270,10 @@ def _regressions(args: argparse.Namespace) -> int:
             }
         )
     elif not found:
-        print(f"no test is more than {args.factor:g}x slower than its median of the last "
-              f"{args.last} runs")  # fmt: skip
+        print(
+            f"no test is more than {args.factor:g}x slower than its median of the last "
+            f"{args.last} runs"
+        )
     else:
         for r in found:
             print(

@@ -139,11 +139,17 @@ def _insert(
                     "INSERT INTO file_coverage (run_id, file_id, statements, missing, branches,"
                     " missing_branches) VALUES (?, ?, ?, ?, ?, ?)",
                     (
-                        (run_id, fids[p], f.statements, f.missing, f.branches,
-                         len(f.missing_branches))
+                        (
+                            run_id,
+                            fids[p],
+                            f.statements,
+                            f.missing,
+                            f.branches,
+                            len(f.missing_branches),
+                        )
                         for p, f in coverage.files.items()
                     ),
-                )  # fmt: skip
+                )
             db.executemany(
                 "INSERT OR REPLACE INTO checks (run_id, check_id, status, actual, limit_value,"
                 " message) VALUES (?, ?, ?, ?, ?, ?)",
@@ -257,9 +263,13 @@ def record_flaky(
             path = Path(junit) if Path(junit).is_absolute() else root / junit
             for case in read_junit(path, root=root, salvage=True).cases:
                 rows.append(
-                    (case.node_id, int(hrun.get("iteration", n)),
-                     store.OUTCOME_CODES[case.outcome], case.duration)
-                )  # fmt: skip
+                    (
+                        case.node_id,
+                        int(hrun.get("iteration", n)),
+                        store.OUTCOME_CODES[case.outcome],
+                        case.duration,
+                    )
+                )
         if not hunt_runs:
             raise InputError("no runs")
         # One row per (test, iteration): a repeated node id within an iteration keeps its last.

@@ -203,8 +203,23 @@ RUN_COLUMNS = (
 
 
 def run_from_row(row: Sequence[object]) -> RunRow:
-    (id_, time, commit, branch, job, kind, passed, tests, failed, skipped, flaky, cov, bcov,
-     seconds, source) = row  # fmt: skip
+    (
+        id_,
+        time,
+        commit,
+        branch,
+        job,
+        kind,
+        passed,
+        tests,
+        failed,
+        skipped,
+        flaky,
+        cov,
+        bcov,
+        seconds,
+        source,
+    ) = row
     return RunRow(
         id=int(id_),  # type: ignore[call-overload]
         time=str(time),

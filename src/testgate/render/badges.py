@@ -54,8 +54,13 @@ def badge(label: str, value: str, color: str) -> str:
 
 
 def coverage_color(pc: float) -> str:
-    for floor, color in ((90, "brightgreen"), (80, "green"), (70, "yellowgreen"),
-                         (60, "yellow"), (50, "orange")):  # fmt: skip
+    for floor, color in (
+        (90, "brightgreen"),
+        (80, "green"),
+        (70, "yellowgreen"),
+        (60, "yellow"),
+        (50, "orange"),
+    ):
         if pc >= floor:
             return color
     return "red"
