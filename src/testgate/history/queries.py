@@ -243,7 +243,7 @@ def flaky_tests(
     """Cross-run flakiness over the newest `last` runs (infrastructure failures left out).
 
     A test flaked in a run when it failed there and passed on the same commit: in that run
-    (a rerun, a repetition, a hunt iteration) or in another run of the window. Failing on a
+    (a rerun, a repetition, a hunt iteration) or in any other run of that commit. Failing on a
     commit where it never passed is a real failure, not a flake. The label clears after
     `clear_after` clean runs.
     """
@@ -251,7 +251,19 @@ def flaky_tests(
     if not window:
         return FlakyReport((), ())
     order = {r.id: n for n, r in enumerate(window)}
-    commit = {r.id: r.commit for r in window}
+    # "Passed on the same commit" looks at every run of the window's commits, even older ones.
+    commits = sorted({r.commit for r in window if r.commit is not None})
+    related = {r.id: r.commit for r in window}
+    for n in range(0, len(commits), 900):
+        chunk = commits[n : n + 900]
+        for run_id, sha in db.execute(
+            "SELECT id, commit_sha FROM runs WHERE "  # noqa: S608 - placeholders
+            + f"commit_sha IN ({','.join('?' * len(chunk))})"
+            + " AND NOT (tests > 0 AND failed > 0.8 * tests)",
+            chunk,
+        ):
+            related.setdefault(run_id, sha)
+    commit = related
     lo, hi = window[0].id, window[-1].id
     candidates = sorted(
         {
@@ -264,6 +276,7 @@ def flaky_tests(
             if run_id in order
         }
     )
+    lo = min(related)
     passed: dict[tuple[int, int], bool] = {}
     failed: dict[tuple[int, int], bool] = {}
     for n in range(0, len(candidates), 900):
@@ -273,7 +286,7 @@ def flaky_tests(
             + f"test_id IN ({','.join('?' * len(chunk))}) AND run_id BETWEEN ? AND ?",
             (*chunk, lo, hi),
         ):
-            if run_id not in order:
+            if run_id not in related:
                 continue
             key = (test_id, run_id)
             if outcome in store.PASS_CODES:
@@ -282,7 +295,8 @@ def flaky_tests(
                 failed[key] = True
     passed_on: set[tuple[int, str]] = {(t, c) for (t, r) in passed if (c := commit[r]) is not None}
     ran: dict[int, list[int]] = defaultdict(list)
-    for t, r in sorted(passed.keys() | failed.keys(), key=lambda k: order[k[1]]):
+    in_window = [k for k in passed.keys() | failed.keys() if k[1] in order]
+    for t, r in sorted(in_window, key=lambda k: order[k[1]]):
         ran[t].append(r)
     hunts = _hunt_info(db, candidates, lo, hi)
     stats, per_run = [], dict.fromkeys(order, 0)
