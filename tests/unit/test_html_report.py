@@ -83,7 +83,7 @@ def test_untrusted_names_are_escaped_everywhere() -> None:
     # exactly one script element: ours
     assert page.count("<script>") == 1
     # it parses as HTML with no element the input smuggled in
-    tree = etree.HTML(page.encode())
+    tree: Any = etree.HTML(page.encode())
     assert tree.xpath("//img") == []
     assert len(tree.xpath("//script")) == 1
 
@@ -92,7 +92,7 @@ def test_the_page_cannot_reach_the_network() -> None:
     page = _html()
     assert "Content-Security-Policy" in page
     assert "default-src 'none'" in page
-    tree = etree.HTML(page.encode())
+    tree: Any = etree.HTML(page.encode())
     refs = tree.xpath("//@src | //@href")
     assert all(r.startswith(("data:", "#")) for r in refs), refs
     assert re.findall(r"https?://(?!www\.w3\.org/2000/svg)", page) == []
@@ -102,7 +102,7 @@ def test_the_page_cannot_reach_the_network() -> None:
 
 def test_sections_show_verdict_checks_coverage_flaky_slowest_and_histogram() -> None:
     page = _html()
-    tree = etree.HTML(page.encode())
+    tree: Any = etree.HTML(page.encode())
     verdict = tree.xpath("//section[@id='verdict']")[0]
     assert "FAILED" in "".join(verdict.itertext())
     assert "fail" in verdict.get("class")
@@ -143,7 +143,7 @@ def test_modules_from_the_budget_get_bars_and_a_hunt_without_flakes_says_so() ->
     page = _html(result=GateResult(()), flaky=clean, modules={"src/pkg/core/*": 90.0, "x/*": 1})
     assert "No checks ran." in page
     assert "no flaky test among 1 tests in 5 runs" in page
-    tree = etree.HTML(page.encode())
+    tree: Any = etree.HTML(page.encode())
     rows = tree.xpath("//h2[@id='coverage']/following-sibling::table[1]/tbody/tr")
     names = [r[0].text for r in rows]
     assert names[:2] == ["total", "src/pkg/core/*"]  # x/* matches nothing: no bar
@@ -172,7 +172,7 @@ def test_trends_appear_when_history_has_more_than_one_run(tmp_path: Path) -> Non
     assert 'id="trends"' not in one
     assert "t.py::flip" not in one  # one failure on a commit is not a flake
     page = _html(history_db=_history(tmp_path / "three", 3))
-    tree = etree.HTML(page.encode())
+    tree: Any = etree.HTML(page.encode())
     titles = [t.text for t in tree.xpath("//svg[contains(@class, 'trend')]/title")]
     assert titles == ["Coverage", "Suite time", "Flaky tests"]
     assert "t.py::flip" in page
