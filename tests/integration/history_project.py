@@ -47,7 +47,7 @@ def coverage_from_json(path: Path) -> CoverageData:
             missing_lines=tuple(f["missing_lines"]),
             excluded=f["summary"]["excluded_lines"],
             branches=f["summary"].get("num_branches", 0),
-            missing_branches=tuple(tuple(b) for b in f.get("missing_branches", ())),  # type: ignore[misc]
+            missing_branches=tuple((a, b) for a, b in f.get("missing_branches", ())),
             partial_branches=f["summary"].get("num_partial_branches", 0),
         )
     return CoverageData(files, precision=2, has_branches=data["meta"]["branch_coverage"])
