@@ -206,11 +206,13 @@ def test_duration_buckets_are_logarithmic_and_trimmed() -> None:
 
 def test_charts_handle_one_point_flat_lines_and_no_points() -> None:
     for points in ([], [("a", 1.0)], [("a", 0.0), ("b", 0.0)], [("a", 50.0), ("b", 50.0)]):
-        for unit in ("", "s", "%"):
+        for unit in ("", "s", "%", "count"):
             chart = svg.line_chart(points, title="t<", unit=unit)
             etree.fromstring(chart.encode())  # well-formed SVG
             assert "t&lt;" in chart
     assert "120s" in svg.line_chart([("a", 120.0), ("b", 100.0)], title="t", unit="s")
+    counts = svg.line_chart([("a", 0.0), ("b", 3.0)], title="t", unit="count")
+    assert re.findall(r'class="axis">([^<]*)<', counts)[:3] == ["0", "2", "4"]
     etree.fromstring(svg.histogram([], title="empty").encode())
     assert 'class="meter-bad"' in svg.meter(50.0, 60.0)
     assert 'class="meter-ok"' in svg.meter(150.0, None)

@@ -411,6 +411,7 @@ def _history(history_db: Path | None) -> tuple[str, list[Any]]:
         svg.line_chart(
             [(label(r), float(max(r.flaky, flaky.per_run.get(r.id, 0)))) for r in runs],
             title="Flaky tests",
+            unit="count",
             css_class="chart trend",
         )
     )

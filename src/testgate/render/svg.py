@@ -11,6 +11,8 @@ DURATION_EDGES = (0.0, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 3
 
 
 def _fmt(value: float, unit: str) -> str:
+    if unit == "count":
+        return f"{value:.0f}"
     if unit == "%":
         return f"{value:.2f}%"
     if unit == "s":
@@ -22,6 +24,8 @@ def _nice_range(lo: float, hi: float, unit: str) -> tuple[float, float]:
     if unit == "%":
         span = max(hi - lo, 2.0)
         return max(0.0, lo - span * 0.25), min(100.0, hi + span * 0.25)
+    if unit == "count":
+        return 0.0, float(max(2, math.ceil(hi)) + max(2, math.ceil(hi)) % 2)  # even: integer mid
     if hi == lo:
         return 0.0, hi * 2 if hi else 1.0
     return 0.0, hi * 1.15
@@ -109,7 +113,7 @@ def histogram(
     buckets: Sequence[tuple[str, int]], *, title: str, width: int = 520, height: int = 190
 ) -> str:
     """Vertical bars, one per (label, count); a log-height scale keeps small buckets visible."""
-    pad_l, pad_r, pad_t, pad_b = 12, 12, 26, 40
+    pad_l, pad_r, pad_t, pad_b = 12, 12, 38, 40  # room above the tallest bar for its count
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
     top = max((c for _, c in buckets), default=0)
     scale = math.log1p(top) or 1.0
