@@ -206,7 +206,8 @@ def test_a_failed_transaction_rolls_back(tmp_path: Path) -> None:
                 "INSERT INTO runs (time, kind, passed, tests, failed, skipped, flaky, seconds)"
                 " VALUES ('t', 'gate', 1, 0, 0, 0, 0, 0)"
             )
-            db.execute("INSERT INTO results VALUES (1, 999, 1, 0, 0.1)")  # no test 999
+            db.execute("INSERT INTO results VALUES (1, 7, 1, 0, 0.1)")
+            db.execute("INSERT INTO results VALUES (1, 7, 1, 1, 0.2)")  # the same attempt
 
     with pytest.raises(sqlite3.IntegrityError):
         half_a_run()

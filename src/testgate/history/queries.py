@@ -276,23 +276,23 @@ def flaky_tests(
             if run_id in order
         }
     )
-    lo = min(related)
     passed: dict[tuple[int, int], bool] = {}
     failed: dict[tuple[int, int], bool] = {}
-    for n in range(0, len(candidates), 900):
-        chunk = candidates[n : n + 900]
-        for test_id, run_id, outcome in db.execute(
-            "SELECT test_id, run_id, outcome FROM results WHERE "  # noqa: S608 - placeholders
-            + f"test_id IN ({','.join('?' * len(chunk))}) AND run_id BETWEEN ? AND ?",
-            (*chunk, lo, hi),
-        ):
-            if run_id not in related:
-                continue
-            key = (test_id, run_id)
-            if outcome in store.PASS_CODES:
-                passed[key] = True
-            elif outcome in store.FAIL_CODES:
-                failed[key] = True
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS _candidates (id INTEGER PRIMARY KEY)")
+    db.execute("DELETE FROM _candidates")
+    db.executemany("INSERT INTO _candidates (id) VALUES (?)", ((t,) for t in candidates))
+    related_ids = ",".join(str(r) for r in sorted(related))
+    for test_id, run_id, outcome in db.execute(
+        "SELECT r.test_id, r.run_id, r.outcome FROM _candidates c JOIN results r"  # noqa: S608 - integers
+        + f" ON r.test_id = c.id WHERE r.run_id IN ({related_ids})"
+    ):
+        key = (test_id, run_id)
+        if outcome in store.PASS_CODES:
+            passed[key] = True
+        elif outcome in store.FAIL_CODES:
+            failed[key] = True
+    db.execute("DELETE FROM _candidates")
+    lo = min(related)
     passed_on: set[tuple[int, str]] = {(t, c) for (t, r) in passed if (c := commit[r]) is not None}
     ran: dict[int, list[int]] = defaultdict(list)
     in_window = [k for k in passed.keys() | failed.keys() if k[1] in order]

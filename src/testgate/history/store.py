@@ -19,6 +19,12 @@ from testgate.model import Outcome
 
 BUSY_TIMEOUT_MS = 60_000
 
+# Results are keyed (run, test, attempt) and nothing else indexes every row: an index by test
+# would make each append rewrite a page per test (50,000 pages for a 50,000-test run). Queries
+# by test read the few failing tests through `results_failed` and then seek (run, test).
+# Foreign keys document the schema; they are not enforced (a check per row on append), and
+# `prune` deletes a run's rows itself.
+
 # Outcomes as small integers: the results table is the big one (50,000 rows per run).
 OUTCOME_CODES: dict[Outcome, int] = {
     Outcome.PASSED: 0,
@@ -59,7 +65,6 @@ CREATE TABLE results (
     duration REAL,
     PRIMARY KEY (run_id, test_id, attempt)
 ) WITHOUT ROWID;
-CREATE INDEX results_by_test ON results(test_id, run_id);
 CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 CREATE TABLE file_coverage (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -124,7 +129,6 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
         _migrate(db, path)
     except sqlite3.DatabaseError as exc:
@@ -269,6 +273,8 @@ def prune(db: sqlite3.Connection, keep: int) -> int:
     ).fetchone()
     if cut is None:
         return 0
+    for child in ("results", "file_coverage", "checks", "hunt_tests"):
+        db.execute(f"DELETE FROM {child} WHERE run_id < ?", (cut[0],))  # noqa: S608 - constants
     deleted = db.execute("DELETE FROM runs WHERE id < ?", (cut[0],)).rowcount
     if deleted:
         db.execute(
