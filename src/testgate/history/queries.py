@@ -283,7 +283,8 @@ def flaky_tests(
     db.executemany("INSERT INTO _candidates (id) VALUES (?)", ((t,) for t in candidates))
     related_ids = ",".join(str(r) for r in sorted(related))
     for test_id, run_id, outcome in db.execute(
-        "SELECT r.test_id, r.run_id, r.outcome FROM _candidates c JOIN results r"  # noqa: S608 - integers
+        # CROSS JOIN fixes the order: per candidate, seek (run, test); never scan whole runs
+        "SELECT r.test_id, r.run_id, r.outcome FROM _candidates c CROSS JOIN results r"  # noqa: S608 - integers
         + f" ON r.test_id = c.id WHERE r.run_id IN ({related_ids})"
     ):
         key = (test_id, run_id)

@@ -131,7 +131,7 @@ def _insert(
             db.executemany(
                 "INSERT INTO results (run_id, test_id, attempt, outcome, duration)"
                 " VALUES (?, ?, ?, ?, ?)",
-                sorted((run_id, ids[node], a, code, d) for node, a, code, d in rows),
+                ((run_id, ids[node], a, code, d) for node, a, code, d in rows),
             )
             if coverage is not None:
                 fids = store.intern(db, "files", "path", coverage.files)
