@@ -7,7 +7,6 @@ like the gate does, and appends the run to the history with `record_run`.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,7 +15,8 @@ from pathlib import Path
 
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.history import record_run
-from testgate.model import CoverageData, FileCoverage, JUnitReport
+from testgate.model import CoverageData, JUnitReport
+from testgate.read.coverage import read_coverage
 from testgate.read.junit import read_junit
 
 CLEAN_ENV = {
@@ -34,23 +34,6 @@ def git(root: Path, *args: str) -> str:
         capture_output=True,
         text=True,
     ).stdout.strip()
-
-
-def coverage_from_json(path: Path) -> CoverageData:
-    """coverage.py's JSON report as CoverageData (what testgate.read.coverage also yields)."""
-    data = json.loads(path.read_text())
-    files = {}
-    for name, f in data["files"].items():
-        files[name] = FileCoverage(
-            path=name,
-            statements=f["summary"]["num_statements"],
-            missing_lines=tuple(f["missing_lines"]),
-            excluded=f["summary"]["excluded_lines"],
-            branches=f["summary"].get("num_branches", 0),
-            missing_branches=tuple((a, b) for a, b in f.get("missing_branches", ())),
-            partial_branches=f["summary"].get("num_partial_branches", 0),
-        )
-    return CoverageData(files, precision=2, has_branches=data["meta"]["branch_coverage"])
 
 
 @dataclass
@@ -75,6 +58,9 @@ class Project:
         git(self.root, "commit", "-q", "-m", message)
         return git(self.root, "rev-parse", "HEAD")
 
+    def commit_id(self) -> str:
+        return git(self.root, "rev-parse", "HEAD")
+
     def test_run(self, env: dict[str, str] | None = None) -> tuple[JUnitReport, CoverageData]:
         """pytest under coverage in a fresh process; exit 1 (failed tests) is a result too."""
         junit = self.reports / "junit" / "unit.xml"
@@ -93,7 +79,8 @@ class Project:
              "-o", str(self.reports / "coverage.json")],
             cwd=self.root, capture_output=True, check=True, env=run_env,
         )  # fmt: skip
-        return read_junit(junit, root=self.root), coverage_from_json(self.reports / "coverage.json")
+        coverage = read_coverage(self.reports / "coverage.json", root=self.root)
+        return read_junit(junit, root=self.root), coverage
 
     def gate_run(self, *, fail_under: float = 90.0, env: dict[str, str] | None = None) -> int:
         report, coverage = self.test_run(env)

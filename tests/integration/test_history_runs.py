@@ -5,6 +5,7 @@ infrastructure outage (more than 80% of the tests failing)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from history_project import Project, make_project
@@ -137,3 +138,38 @@ def test_history_of_real_runs(tmp_path: Path) -> None:
     done = project.testgate("history", "prune")
     assert done.returncode == 0, done.stderr
     assert "deleted 4 runs" in done.stdout
+
+
+def test_import_a_reports_folder_from_another_job(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj")
+    env = {"SHARED_LOCK": str(tmp_path / "lock")}
+    report, coverage = project.test_run(env)
+    # what a CI job uploads: junit/, coverage.json and the parallel data files, gate.json
+    artifact = tmp_path / "artifact"
+    shutil.copytree(project.reports, artifact)
+    (artifact / "gate.json").write_text(
+        json.dumps(
+            {
+                "meta": {"format": 1, "tool": "testgate", "version": "0"},
+                "passed": True,
+                "checks": [{"id": "coverage.total", "status": "pass", "actual": 100.0,
+                            "limit": 90.0, "message": "total coverage 100.00%"}],
+            }
+        )
+    )  # fmt: skip
+    done = project.testgate("history", "import", str(artifact), "--branch", "main")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{artifact}: recorded as run 1 in ")
+    db = store.connect(project.db, create=False)
+    (run,) = queries.runs(db)
+    assert (run.kind, run.branch, run.passed, run.tests) == ("import", "main", True, 4)
+    assert run.commit == project.commit_id()
+    assert run.coverage == coverage.totals.percent == 100.0
+    assert run.seconds == report.seconds
+    assert load_baseline("history:main", project.db).files["src/calc.py"].percent == 100.0
+
+    # without coverage.json, the data files under coverage/ are read
+    (artifact / "coverage.json").unlink()
+    done = project.testgate("history", "import", str(artifact), "--branch", "main")
+    assert done.returncode == 0, done.stderr
+    assert [r.coverage for r in queries.runs(db)] == [100.0, 100.0]

@@ -260,3 +260,14 @@ def test_outside_git_and_ci_nothing_is_invented(tmp_path: Path) -> None:
     where = tmp_path / "nogit"
     where.mkdir()
     assert provenance(where, {}) == Provenance(None, None, None)
+
+
+def test_a_big_run_interns_its_names_in_one_pass(tmp_path: Path) -> None:
+    db_path = tmp_path / "h.sqlite"
+    first = [_case(f"t.py::test_{i}") for i in range(2500)]
+    _record(db_path, *first)
+    _record(db_path, *first[:2400], *[_case(f"t.py::new_{i}") for i in range(200)])
+    db = store.connect(db_path)
+    assert db.execute("SELECT count(*) FROM tests").fetchone()[0] == 2700
+    assert db.execute("SELECT count(DISTINCT test_id) FROM results").fetchone()[0] == 2700
+    assert db.execute("SELECT count(*) FROM results WHERE run_id = 2").fetchone()[0] == 2600

@@ -48,12 +48,11 @@ def read_gate_json(path: Path) -> GateResult:
 
 
 def _coverage(folder: Path, root: Path) -> CoverageData | None:
-    if not (folder / "coverage.json").exists() and not any(folder.glob("coverage/.coverage*")):
-        return None
-    from testgate.read import coverage
+    from testgate.read.coverage import find_data_files, load_project_coverage
 
-    data: CoverageData = coverage.load_project_coverage(folder, root=root)  # type: ignore[attr-defined,unused-ignore]
-    return data
+    if not (folder / "coverage.json").exists() and not find_data_files(folder / "coverage"):
+        return None
+    return load_project_coverage(folder, root=root)
 
 
 def _run_time(folder: Path) -> str:
