@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,16 @@ def test_import_refuses_what_is_not_a_reports_folder(
     (tmp_path / "empty").mkdir()
     assert main(["history", "import", "empty"]) == 2
     assert "no junit/*.xml to import" in _out(capsys)[1]
+
+
+def test_a_history_that_breaks_mid_query_is_an_input_error(
+    history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    con = sqlite3.connect(history)
+    con.execute("DROP TABLE file_coverage")
+    con.commit()
+    con.close()
+    assert main(["history", "trend", "--module", "src/*"]) == 2
+    err = _out(capsys)[1]
+    assert err.startswith(f"testgate: {history}: cannot use the run history (no such table")
+    assert err.count("\n") == 1

@@ -271,3 +271,14 @@ def test_a_big_run_interns_its_names_in_one_pass(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM tests").fetchone()[0] == 2700
     assert db.execute("SELECT count(DISTINCT test_id) FROM results").fetchone()[0] == 2700
     assert db.execute("SELECT count(*) FROM results WHERE run_id = 2").fetchone()[0] == 2600
+
+
+def test_an_unusable_location_is_a_one_line_input_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(InputError, match=r"file/history\.sqlite: cannot use the run history"):
+        _record(blocker / "history.sqlite", _case("t.py::a"))
+    folder = tmp_path / "folder.sqlite"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"folder\.sqlite: cannot use the run history \(unable"):
+        store.connect(folder)

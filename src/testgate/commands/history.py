@@ -63,12 +63,13 @@ def add_parser(sub: Any) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
 
     p = actions.add_parser("runs", help="list the recorded runs, newest last")
     _query(p, 20)
-    p.set_defaults(func=_runs)
+    p.set_defaults(handler=_runs)
 
     p = actions.add_parser("trend", help="coverage trend, overall or for a module glob")
     _query(p, 10)
@@ -79,7 +80,7 @@ def add_parser(sub: Any) -> None:
         metavar="POINTS",
         help="exit 1 when coverage fell more than POINTS from the oldest to the newest run",
     )
-    p.set_defaults(func=_trend)
+    p.set_defaults(handler=_trend)
 
     p = actions.add_parser("regressions", help="tests slower than the median of earlier runs")
     _query(p, 5)
@@ -87,7 +88,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--factor", type=_number, default=1.5, help="slower than this x (1.5)")
     p.add_argument("--floor", type=_number, default=0.1, help="ignore tests under S s (0.1)")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when any is found")
-    p.set_defaults(func=_regressions)
+    p.set_defaults(handler=_regressions)
 
     p = actions.add_parser("flaky", help="tests that failed and passed on the same commit, ranked")
     _query(p, 30)
@@ -97,7 +98,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--fail-on-flaky", action="store_true", help="exit 1 when a test is labelled flaky"
     )
-    p.set_defaults(func=_flaky)
+    p.set_defaults(handler=_flaky)
 
     p = actions.add_parser("import", help="record a reports folder (e.g. a CI artifact)")
     _common(p)
@@ -105,19 +106,19 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--commit", help="the commit it was made from (default: git HEAD here)")
     p.add_argument("--branch", dest="on_branch", help="its branch (default: git/CI here)")
     p.add_argument("--ci-job", help="its CI job id")
-    p.set_defaults(func=_import)
+    p.set_defaults(handler=_import)
 
     p = actions.add_parser("export", help="write the history as JSON (format 1)")
     _common(p)
     p.add_argument("--branch", help="only runs on this branch")
     p.add_argument("--last", type=_positive, help="only the newest N runs")
     p.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
-    p.set_defaults(func=_export)
+    p.set_defaults(handler=_export)
 
     p = actions.add_parser("prune", help="keep only the newest N runs")
     _common(p)
     p.add_argument("--keep", type=_positive, help="runs to keep (default: history_keep)")
-    p.set_defaults(func=_prune)
+    p.set_defaults(handler=_prune)
 
 
 def db_path(args: argparse.Namespace) -> tuple[Path, config.Config]:
@@ -130,8 +131,9 @@ def db_path(args: argparse.Namespace) -> tuple[Path, config.Config]:
 
 
 def run(args: argparse.Namespace) -> int:
-    func: Callable[[argparse.Namespace], int] = args.func
-    return func(args)
+    func: Callable[[argparse.Namespace], int] = args.handler
+    with store.guard(db_path(args)[0]):
+        return func(args)
 
 
 def _open(args: argparse.Namespace) -> sqlite3.Connection:

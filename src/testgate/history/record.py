@@ -118,7 +118,7 @@ def _insert(
 ) -> int:
     db = store.connect(db_path)
     try:
-        with store.transaction(db):
+        with store.guard(db_path), store.transaction(db):
             cur = db.execute(
                 "INSERT INTO runs (time, commit_sha, branch, ci_job, kind, passed, tests, failed,"
                 " skipped, flaky, coverage, branch_coverage, seconds, source) VALUES"

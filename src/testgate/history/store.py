@@ -123,20 +123,41 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise InputError(
             f"{path}: no run history yet; run `testgate gate` or `testgate history import` first"
         )
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with guard(path):
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        _migrate(db, path)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            _migrate(db, path)
+        except BaseException:
+            db.close()
+            raise
+    return db
+
+
+@contextmanager
+def guard(path: Path) -> Iterator[None]:
+    """SQLite and file-system failures as one-line InputErrors naming the history file."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise InputError(
+            f"{path}: cannot use the run history ({exc}); check the path, its permissions "
+            "and the free disk space"
+        ) from None
     except sqlite3.DatabaseError as exc:
         raise InputError(
             f"{path}: not a testgate history database ({exc}); move it away or point "
             "[tool.testgate] history elsewhere"
         ) from None
-    return db
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot use the run history ({exc.strerror or exc}); check the path "
+            "and its permissions"
+        ) from None
 
 
 def _migrate(db: sqlite3.Connection, path: Path) -> None:
