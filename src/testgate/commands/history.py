@@ -13,6 +13,7 @@ from typing import Any
 from testgate import _atomic, config
 from testgate.errors import ExitCode, InputError, UsageError
 from testgate.history import importer, queries, store
+from testgate.history.checks import coverage_drop_check
 from testgate.history.record import Provenance
 from testgate.model import display_percent
 
@@ -235,13 +236,9 @@ def _trend(args: argparse.Namespace) -> int:
                 f"{what} {_pc(drop.first.percent)} -> {_pc(drop.latest.percent)} over the "
                 f"last {len(points)} runs ({change:+.2f} points)"
             )
-    if violated and drop is not None:
-        print(
-            f"testgate: {what} dropped {drop.points:.2f} points over the last {len(points)} runs "
-            f"({_pc(drop.first.percent)} -> {_pc(drop.latest.percent)}), more than the allowed "
-            f"{args.fail_on_drop:g}",
-            file=sys.stderr,
-        )
+    if violated:
+        check = coverage_drop_check(points, args.fail_on_drop, module=args.module)
+        print(f"testgate: {check.message}", file=sys.stderr)
         return int(ExitCode.BUDGET_VIOLATED)
     return 0
 
