@@ -5,10 +5,14 @@ infrastructure outage (more than 80% of the tests failing)."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-from history_project import Project, make_project
+from history_project import CLEAN_ENV, Project, make_project
 
 from testgate.checks import GateResult
 from testgate.history import load_baseline, queries, store
@@ -97,6 +101,15 @@ def test_history_of_real_runs(tmp_path: Path) -> None:
     ).read_text()
     assert 'id="trends"' in html
     assert "tests/test_calc.py::test_shared_state" in html
+    # the repro command the report prints for it runs that test
+    (repro,) = re.findall(r"<pre>(python -m pytest [^<]*test_shared_state)</pre>", html)
+    argv = [sys.executable, *shlex.split(repro)[1:], "-p", "no:randomly"]
+    done = subprocess.run(
+        argv, cwd=project.root, capture_output=True, text=True, check=False,
+        env={**CLEAN_ENV, "SHARED_LOCK": str(tmp_path / "lock")},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout  # the database is still down
+    assert "1 error" in done.stdout
 
     # and the commands say the same (every command line the README shows)
 
