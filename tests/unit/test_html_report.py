@@ -265,3 +265,30 @@ def test_badges_for_a_clean_run_and_for_unknowns(tmp_path: Path) -> None:
     assert 'aria-label="flaky: unknown"' in got["flaky.svg"]
     got = _badges(tmp_path, reports=[])
     assert 'aria-label="tests: none"' in got["tests.svg"]
+
+
+def test_publish_records_then_reports_with_the_run_in_the_trend(tmp_path: Path) -> None:
+    from testgate.config import load
+    from testgate.history import publish, queries, store
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.testgate]\nhistory = "cache/h.sqlite"\nhistory_keep = 2\n'
+        '[tool.testgate.coverage]\nmodules = { "src/pkg/core/*" = 90 }\n'
+    )
+    config = load(tmp_path)
+    env = {"GITHUB_SHA": "abc", "GITHUB_REF_NAME": "main"}
+    for _ in range(3):
+        written = publish.publish(
+            config, result=RESULT, reports=_reports(), coverage=_coverage(), flaky=FLAKY, env=env
+        )
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == [
+        "reports/index.html", "reports/badges/coverage.svg", "reports/badges/tests.svg",
+        "reports/badges/flaky.svg",
+    ]  # fmt: skip
+    db = store.connect(tmp_path / "cache" / "h.sqlite", create=False)
+    assert [r.id for r in queries.runs(db)] == [2, 3]  # history_keep = 2
+    page = written[0].read_text()
+    assert 'id="trends"' in page
+    assert "Trends (last 2 runs)" in page
+    publish.publish(config, result=RESULT, reports=[], coverage=None, flaky=None, record=False)
+    assert [r.id for r in queries.runs(db)] == [2, 3]
