@@ -320,3 +320,13 @@ def test_baseline_is_the_newest_real_run_on_the_branch(db_path: Path) -> None:
         load_baseline("history:", db_path)
     with pytest.raises(InputError, match="no run history yet"):
         load_baseline("history:main", db_path.parent / "none.sqlite")
+
+
+def test_a_recent_median_counts_every_recent_run_not_only_the_slow_ones(db_path: Path) -> None:
+    for seconds in (0.2, 0.2, 0.2, 0.05, 0.05, 0.9):
+        _run(db_path, {"t.py::a": (P, seconds)})
+    db = _open(db_path)
+    # the recent three are 0.05, 0.05, 0.9: median 0.05, under the floor
+    assert queries.duration_regressions(db, last=3, recent=3) == []
+    (only,) = queries.duration_regressions(db, last=3, recent=1)
+    assert (only.current, only.baseline) == (0.9, 0.05)

@@ -143,17 +143,39 @@ class Regression:
         return self.current / self.baseline if self.baseline else float("inf")
 
 
-def _durations(db: sqlite3.Connection, run_ids: Sequence[int]) -> dict[int, dict[int, float]]:
-    """test id -> run id -> seconds (the mean over attempts that ran, skips left out)."""
+def _durations(
+    db: sqlite3.Connection,
+    run_ids: Sequence[int],
+    *,
+    above: float | None = None,
+    tests: Sequence[int] | None = None,
+) -> dict[int, dict[int, float]]:
+    """test id -> run id -> seconds (the mean over attempts that ran, skips left out); only
+    times `above` a floor, only the given `tests` (seeking them rather than reading whole runs).
+    """
     out: dict[int, dict[int, float]] = defaultdict(dict)
     if not run_ids:
         return out
     ids = ",".join(str(i) for i in run_ids)
-    for run_id, test_id, seconds in db.execute(
-        "SELECT run_id, test_id, avg(duration) FROM results WHERE "  # noqa: S608 - integers
-        + f"run_id IN ({ids}) AND outcome NOT IN (3, 4) AND duration IS NOT NULL"
-        + " GROUP BY run_id, test_id"
-    ):
+    if tests is not None:
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS _candidates (id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM _candidates")
+        db.executemany("INSERT INTO _candidates (id) VALUES (?)", ((t,) for t in tests))
+        rows = db.execute(
+            "SELECT r.run_id, r.test_id, avg(r.duration) FROM _candidates c CROSS JOIN results r"  # noqa: S608 - integers
+            + f" ON r.test_id = c.id WHERE r.run_id IN ({ids}) AND r.outcome NOT IN (3, 4)"
+            + " AND r.duration IS NOT NULL GROUP BY r.run_id, r.test_id"
+        ).fetchall()
+        db.execute("DELETE FROM _candidates")
+    else:
+        having = f" HAVING avg(duration) > {float(above)!r}" if above is not None else ""
+        rows = db.execute(
+            "SELECT run_id, test_id, avg(duration) FROM results WHERE "  # noqa: S608 - integers
+            + f"run_id IN ({ids}) AND outcome NOT IN (3, 4) AND duration IS NOT NULL"
+            + " GROUP BY run_id, test_id"
+            + having
+        ).fetchall()
+    for run_id, test_id, seconds in rows:
         out[test_id][run_id] = seconds
     return out
 
@@ -190,7 +212,9 @@ def duration_regressions(
         return []
     new_ids = [r.id for r in window[-recent:]]
     old_ids = [r.id for r in window[:-recent]]
-    per_test = _durations(db, [r.id for r in window])
+    # Only a test with a recent time above the floor can regress: read the others no further.
+    candidates = sorted(_durations(db, new_ids, above=floor))
+    per_test = _durations(db, [r.id for r in window], tests=candidates)
     found = []
     for test_id, by_run in per_test.items():
         new = [by_run[i] for i in new_ids if i in by_run]
