@@ -153,6 +153,7 @@ def main() -> None:
                 ),
                 "flaky frequency": lambda: queries.flaky_tests(db, last=window),
                 "duration regressions (5+1)": lambda: queries.duration_regressions(db),
+                "baseline history:main": lambda: queries.baseline(db, "main"),
             },
             reference="trend total",
             rounds=args.rounds,
