@@ -161,7 +161,7 @@ def _insert(
                 ((run_id, ids[h[0]], *h[1:]) for h in hunt),
             )
             if keep is not None:
-                store.prune(db, keep)
+                store.prune(db, keep, names=False)
     finally:
         db.close()
     return run_id

@@ -302,8 +302,12 @@ def _lookup(
     return ids
 
 
-def prune(db: sqlite3.Connection, keep: int) -> int:
-    """Keep the newest `keep` runs; returns how many were deleted (in the caller's transaction)."""
+def prune(db: sqlite3.Connection, keep: int, *, names: bool = True) -> int:
+    """Keep the newest `keep` runs; returns how many were deleted (in the caller's transaction).
+
+    `names` also drops test and file names no run uses any more: a scan of every result, so
+    the retention done on each append leaves it to `testgate history prune`.
+    """
     cut = db.execute(
         "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (keep - 1,)
     ).fetchone()
@@ -312,7 +316,7 @@ def prune(db: sqlite3.Connection, keep: int) -> int:
     for child in ("results", "file_coverage", "checks", "hunt_tests"):
         db.execute(f"DELETE FROM {child} WHERE run_id < ?", (cut[0],))  # noqa: S608 - constants
     deleted = db.execute("DELETE FROM runs WHERE id < ?", (cut[0],)).rowcount
-    if deleted:
+    if deleted and names:
         db.execute(
             "DELETE FROM tests WHERE id NOT IN "
             "(SELECT test_id FROM results UNION SELECT test_id FROM hunt_tests)"
