@@ -134,14 +134,22 @@ def main() -> None:
             record_run(db_path, result=RESULT, reports=[report], coverage=coverage,
                        root=work, origin=Provenance("new", "main", None))  # fmt: skip
 
+        def append_keep() -> None:
+            record_run(db_path, result=RESULT, reports=[report], coverage=coverage, root=work,
+                       origin=Provenance("new", "main", None), keep=args.runs)  # fmt: skip
+
         print(f"\nappend one run of {args.tests} tests (+{FILES} files) to {args.runs} runs:")
         append_medians = compare(
-            {"bare executemany (floor)": bare_insert, "record_run": append},
+            {
+                "bare executemany (floor)": bare_insert,
+                "record_run": append,
+                f"record_run keep={args.runs}": append_keep,
+            },
             reference="bare executemany (floor)",
             rounds=args.rounds,
         )
 
-        window = args.runs + args.rounds
+        window = args.runs
 
         print(f"\nqueries over the last {window} runs:")
         query_medians = compare(
