@@ -162,9 +162,7 @@ def _strings(key: str, value: Any) -> frozenset[str]:
     ids = set()
     for item in value:
         check_id = item
-        if section in ("tests", "coverage", "durations", "flaky") and not item.startswith(
-            section
-        ):
+        if section in ("tests", "coverage", "durations", "flaky") and not item.startswith(section):
             check_id = f"{section}.{item}"
         family = check_id.partition(":")[0]
         if family not in CHECK_IDS and not family.startswith("flaky."):
