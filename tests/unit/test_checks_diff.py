@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from testgate.checks import Status
-from testgate.checks.diff import Diff, check_diff, diff_error, parse_unified
+from testgate.checks.diff import Diff, Parsed, check_diff, diff_error, parse_unified
 from testgate.model import CoverageData, FileCoverage
 
 UNIFIED = """\
@@ -69,7 +69,7 @@ def test_diff_lines_only() -> None:
 
 def test_diff_branches_count_with_parsed_exits() -> None:
     changed = diff({"src/a.py": frozenset({4, 13})})
-    parsed = {"src/a.py": (frozenset(), {4: 2})}
+    parsed: Parsed = {"src/a.py": (frozenset(), {4: 2})}
     result = check_diff(cov(branches=True), changed, 90, parsed)
     # 2 lines covered, branches from line 4: 2, one taken -> (2 + 1) / (2 + 2)
     assert result.actual == 75.0
@@ -99,7 +99,7 @@ def test_diff_exit_arcs_and_missing_parse() -> None:
 
 def test_executable_lines_from_parser_when_reader_has_none() -> None:
     data = CoverageData({"a.py": FileCoverage("a.py", 3, (2,))})
-    parsed = {"a.py": (frozenset({1, 2, 3}), {})}
+    parsed: Parsed = {"a.py": (frozenset({1, 2, 3}), {})}
     result = check_diff(data, diff({"a.py": frozenset({1, 2, 3, 4})}), 50, parsed)
     assert result.actual == 67
     assert result.status is Status.PASS

@@ -66,7 +66,7 @@ def test_per_test_limits_list_slow_tests_with_annotations() -> None:
             case("tests/integration/test_b.py::test_ok", 0.9),
         )
     ]
-    results = {r.id: r for r in check_test_limits(reports, budget, line_of=lambda c: 7)}
+    results = {r.id: r for r in check_test_limits(reports, budget, line_of=lambda _: 7)}
     unit = results["durations.paths:tests/unit/**"]
     assert unit.status is Status.FAIL
     assert (unit.actual, unit.limit) == (0.75, 0.5)

@@ -43,7 +43,7 @@ def test_interface_example_loads(tmp_path: Path) -> None:
         """
 [tool.testgate]
 reports = "out/reports"
-history = "/var/tmp/h.sqlite"
+history = "/srv/ci/h.sqlite"
 
 [tool.testgate.tests]
 min_count = 120
@@ -74,7 +74,7 @@ quarantine = [{ id = "tests/x.py::test_y", until = 2027-01-31, reason = "issue 1
     config = load(tmp_path)
     assert config.source == path
     assert config.reports_dir == tmp_path.resolve() / "out" / "reports"
-    assert config.history_path == Path("/var/tmp/h.sqlite")
+    assert config.history_path == Path("/srv/ci/h.sqlite")
     assert config.tests.min_count == 120
     assert config.coverage.fail_under == 80.0
     assert isinstance(config.coverage.fail_under, float)
