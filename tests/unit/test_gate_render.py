@@ -42,8 +42,11 @@ def test_text_table_is_aligned_and_ends_with_the_verdict() -> None:
     lines = out.splitlines()
     assert lines[0].split() == ["CHECK", "ACTUAL", "LIMIT", "STATUS"]
     assert len({len(line) - len(line.split()[-1]) for line in lines[:7]}) == 1
-    assert "coverage.total" in lines[2] and "78.43%" in lines[2] and lines[2].endswith("FAIL")
-    assert "0.50 s" in lines[4] and "2.00 s" in lines[4]
+    assert "coverage.total" in lines[2]
+    assert "78.43%" in lines[2]
+    assert lines[2].endswith("FAIL")
+    assert "0.50 s" in lines[4]
+    assert "2.00 s" in lines[4]
     assert "1.25x" in lines[5]
     assert "FAIL coverage.total: total coverage 78.43% is below the minimum 80%" in lines
     assert "    src/a.py: 50.00% (3 lines missing)" in lines
@@ -95,7 +98,8 @@ def test_gate_json_format_1() -> None:
         "message": "total coverage 78.43% is below the minimum 80%",
         "details": ["src/a.py: 50.00% (3 lines missing)"],
     }
-    assert doc["totals"] is not None and doc["totals"]["tests"] == 1
+    assert doc["totals"] is not None
+    assert doc["totals"]["tests"] == 1
     assert doc["coverage"] is not None
     assert doc["coverage"]["files"] == {"src/a.py": [4, 1]}
     assert doc["coverage"]["display"] == "75.00"
