@@ -8,7 +8,8 @@ from lxml import etree
 
 from testgate.checks import Annotation, CheckResult, GateResult, Status
 from testgate.model import Case, CoverageData, FileCoverage, JUnitReport, Outcome
-from testgate.render import annotations, jsonreport, junitxml, markdown, text
+from testgate.render import annotations as github
+from testgate.render import jsonreport, junitxml, markdown, text
 
 RESULT = GateResult(
     (
@@ -127,9 +128,9 @@ def test_junit_has_one_case_per_check_and_failures_for_failed() -> None:
 
 
 def test_github_annotations_escape_and_level() -> None:
-    lines = annotations.render(RESULT)
+    lines = github.render(RESULT)
     assert lines == [
         "::warning file=src/a%2Cb.py,line=3::lines 3-4 changed%0Abut not covered: 100%25"
     ]
-    plain = annotations.command(Annotation("t.py", None, "slow"))
+    plain = github.command(Annotation("t.py", None, "slow"))
     assert plain == "::error file=t.py::slow"
