@@ -219,7 +219,9 @@ def test_baseline_files(project: Path) -> None:
     with pytest.raises(InputError, match="not a baseline"):
         load_baseline(other, cfg)
     (project / "empty").mkdir()
-    with pytest.raises(InputError, match="no coverage.json, gate.json, durations.json or junit/"):
+    with pytest.raises(
+        InputError, match=r"no coverage\.json, gate\.json, durations\.json or junit/"
+    ):
         load_baseline(project / "empty", cfg)
 
 
