@@ -107,7 +107,13 @@ def coverage_inputs(reports_dir: Path) -> list[Path]:
     found = [reports_dir / "coverage.json"] if (reports_dir / "coverage.json").is_file() else []
     folder = reports_dir / "coverage"
     if folder.is_dir():
-        found += sorted(p for p in folder.glob(".coverage*") if p.is_file())
+        found += sorted(
+            p
+            for p in folder.rglob(".coverage*")
+            if p.is_file()
+            and (p.name == ".coverage" or p.name.startswith(".coverage."))
+            and not p.name.endswith(("-journal", "-wal", "-shm"))
+        )
     return found
 
 
@@ -134,16 +140,17 @@ def _coverage(
             f"{where}/coverage/.coverage -m pytest)"
         )
         return None, input_checks.check_coverage(error)
+    # Dated before loading: loading may write the combined data file anew.
+    written, newest = max((p.stat().st_mtime, p) for p in found)
     try:
         data = load_coverage(config.reports_dir, config.root)
     except InputError as exc:
         check = input_checks.check_coverage(exc.message)
         return None, check if needed else replace(check, status=Status.WARN)
-    newest = max(found, key=lambda p: p.stat().st_mtime)
     check = input_checks.check_coverage(
         None,
         source=_rel(newest, config.root),
-        written=newest.stat().st_mtime,
+        written=written,
         run_started=_run_started(reports),
     )
     if check.status is Status.FAIL and not needed:
