@@ -132,5 +132,13 @@ def test_github_annotations_escape_and_level() -> None:
     assert lines == [
         "::warning file=src/a%2Cb.py,line=3::lines 3-4 changed%0Abut not covered: 100%25"
     ]
+    note = Annotation("t.py", 1, "m")
+    mixed = GateResult(
+        (
+            CheckResult("coverage.diff", Status.PASS, "ok", annotations=(note,)),
+            CheckResult("durations.max_test", Status.FAIL, "slow", annotations=(note,)),
+        )
+    )
+    assert github.render(mixed) == ["::error file=t.py,line=1::m", "::notice file=t.py,line=1::m"]
     plain = github.command(Annotation("t.py", None, "slow"))
     assert plain == "::error file=t.py::slow"

@@ -23,11 +23,10 @@ def command(a: Annotation, *, level: str | None = None) -> str:
 
 
 def render(result: GateResult) -> list[str]:
-    """Annotations of failing checks as errors, of informational ones as warnings."""
+    """Errors for failing checks, warnings for informational ones, notices for the rest
+    (uncovered changed lines within budget are still worth a reviewer's look)."""
+    levels = {Status.FAIL: "error", Status.WARN: "warning", Status.PASS: "notice"}
     out: list[str] = []
-    for check in result.checks:
-        if check.status is Status.PASS:
-            continue
-        level = "error" if check.status is Status.FAIL else "warning"
-        out.extend(command(a, level=level) for a in check.annotations)
+    for check in sorted(result.checks, key=lambda c: list(levels).index(c.status)):
+        out.extend(command(a, level=levels[check.status]) for a in check.annotations)
     return out[:MAX_ANNOTATIONS]
