@@ -25,11 +25,8 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import coverage
+from _common import compare, run_command
 from coverage.parser import PythonParser
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import compare, run_command  # noqa: E402 - bench scripts import their sibling
 
 OUT = Path(__file__).resolve().parent / "out" / "gate_e2e"
 
@@ -131,7 +128,8 @@ def generate(tests: int, files: int) -> Path:
     data.add_arcs(arcs)
     data.write()
 
-    sessions = {"unit-1": [], "unit-2": [], "integration": []}  # type: dict[str, list[str]]
+    sessions: dict[str, list[str]] = {"unit-1": [], "unit-2": [], "integration": []}
+    seconds_of = dict.fromkeys(sessions, 0.0)
     for i in range(tests):
         mod = i % files
         if i % 10 == 9:
@@ -140,6 +138,7 @@ def generate(tests: int, files: int) -> Path:
             session, where = ("unit-1" if i % 2 else "unit-2"), "unit"
         classname = f"tests.{where}.test_mod_{mod:04d}"
         seconds = 0.001 + (i % 97) / 1000
+        seconds_of[session] += seconds
         body = ""
         if i % 500 == 0:
             body = '<skipped type="pytest.skip" message="not here">skip</skipped>'
