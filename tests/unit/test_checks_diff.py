@@ -61,7 +61,7 @@ def test_diff_lines_only() -> None:
     assert "diff coverage 50.0% of 4 changed lines against origin/main (0123456789)" in (
         result.message
     )
-    assert result.details == ("src/a.py: lines 5-6; branches 4->9",)
+    assert result.details == ("src/a.py: lines 5-6; branch 4->9",)
     assert [(a.file, a.line) for a in result.annotations] == [("src/a.py", 5), ("src/a.py", 4)]
     assert result.annotations[0].message == "lines 5-6 changed but not covered by tests"
     assert check_diff(cov(), changed, 50).status is Status.PASS
@@ -93,7 +93,7 @@ def test_diff_exit_arcs_and_missing_parse() -> None:
     )
     result = check_diff(data, diff({"a.py": frozenset({1})}), 100)
     assert result.status is Status.FAIL
-    assert result.details == ("a.py: branches 1->exit",)
+    assert result.details == ("a.py: branch 1->exit",)
     assert result.actual == 67  # 1 line + 1 of 2 branches, precision 0
 
 

@@ -209,9 +209,11 @@ def check_diff(
         if missing or missed_arcs:
             parts = []
             if missing:
-                parts.append("lines " + ", ".join(_span(a, b) for a, b in _ranges(missing)))
+                word = "line" if len(missing) == 1 else "lines"
+                parts.append(f"{word} " + ", ".join(_span(a, b) for a, b in _ranges(missing)))
             if missed_arcs:
-                parts.append("branches " + ", ".join(_arc(a, b) for a, b in sorted(missed_arcs)))
+                word = "branch" if len(missed_arcs) == 1 else "branches"
+                parts.append(f"{word} " + ", ".join(_arc(a, b) for a, b in sorted(missed_arcs)))
             details.append(f"{path}: " + "; ".join(parts))
             for a, b in _ranges(missing):
                 what = f"line {a}" if a == b else f"lines {a}-{b}"

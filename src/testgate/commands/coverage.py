@@ -9,7 +9,7 @@ from typing import Any
 from testgate.commands import _budget
 from testgate.config import Config
 from testgate.errors import InputError
-from testgate.gate import evaluate
+from testgate.gate import coverage_inputs, evaluate
 
 
 def add_parser(sub: Any) -> None:
@@ -28,10 +28,9 @@ def add_parser(sub: Any) -> None:
 
 def data_files(folder: Path) -> tuple[list[Path], Path | None]:
     """(parallel data files to combine, the combined file if there is one)."""
-    if not folder.is_dir():
-        return [], None
-    parallel = sorted(p for p in folder.glob(".coverage.*") if p.is_file())
     combined = folder / ".coverage"
+    parallel = [p for p in coverage_inputs(folder.parent) if p.parent != folder.parent]
+    parallel = [p for p in parallel if p != combined]
     return parallel, combined if combined.is_file() else None
 
 
