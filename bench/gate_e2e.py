@@ -144,16 +144,15 @@ def generate(tests: int, files: int) -> Path:
             body = '<skipped type="pytest.skip" message="not here">skip</skipped>'
         name = quoteattr(f"test_case_{i}[param-{i % 3}]")
         sessions[session].append(
-            f'<testcase classname="{classname}" name={name} time="{seconds:.3f}">{body}</testcase>'
+            f'<testcase classname="{classname}" name={name} '
+            f'file="tests/{where}/test_mod_{mod:04d}.py" time="{seconds:.3f}">{body}</testcase>'
         )
     for session, cases in sessions.items():
-        total = 0.0
-        xml = (
+        head = (
             '<?xml version="1.0" encoding="utf-8"?>\n<testsuites><testsuite name="pytest" '
-            f'tests="{len(cases)}" time="{total}">\n'
-            + "\n".join(cases)
-            + "\n</testsuite></testsuites>\n"
+            f'tests="{len(cases)}" time="{seconds_of[session]:.3f}">\n'
         )
+        xml = head + "\n".join(cases) + "\n</testsuite></testsuites>\n"
         (OUT / "reports" / "junit" / f"{session}.xml").write_text(xml, encoding="utf-8")
     return OUT
 
