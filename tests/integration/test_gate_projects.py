@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -9,10 +11,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from testgate.cli import main
 
 PYPROJECT = """\
 [tool.pytest.ini_options]
@@ -138,10 +143,30 @@ def run_tests(root: Path, session: str = "unit", *extra: str) -> subprocess.Comp
     )
 
 
-def tg(
-    root: Path, *argv: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return run(root, sys.executable, "-m", "testgate", *argv, env=env)
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def tg(root: Path, *argv: str, env: dict[str, str] | None = None) -> Done:
+    """`testgate ARGV` in `root`, in this process (so coverage measures it)."""
+    saved_env = dict(os.environ)
+    saved_cwd = Path.cwd()
+    out, err = io.StringIO(), io.StringIO()
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR"):
+        os.environ.pop(name, None)
+    os.environ.update(env or {})
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(argv))
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return Done(code, out.getvalue(), err.getvalue())
 
 
 def set_budgets(root: Path, toml: str) -> None:
@@ -208,7 +233,7 @@ def test_counts_equal_pytest_summary_and_red_tests_fail(tmp_path: Path) -> None:
     done = run_tests(root)
     assert done.returncode == 1
     counts = summary_counts(done.stdout)
-    gate = tg(root, "gate")
+    gate = run(root, sys.executable, "-m", "testgate", "gate")
     assert gate.returncode == 1, gate.stderr
     totals = gate_json(root)["totals"]
     assert counts == {"failed": 1, "passed": 6, "skipped": 1, "xfailed": 1, "error": 1}
