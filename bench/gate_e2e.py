@@ -17,6 +17,7 @@ Run: .venv/bin/python bench/gate_e2e.py [--tests 50000] [--files 2000] [--rounds
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -159,8 +160,6 @@ def generate(tests: int, files: int) -> Path:
 
 def phases(root: Path, rounds: int) -> None:
     """In process: reading inputs vs checks + reports, medians over `rounds`."""
-    import os
-
     from testgate.commands.gate import write_reports
     from testgate.config import load
     from testgate.gate import evaluate, load_coverage, read_reports
@@ -199,18 +198,44 @@ def main() -> None:
         f"{time.perf_counter() - start:.1f} s under {root}"
     )
     py = sys.executable
+    with_json = json_variant(root)
     compare(
         {
             "coverage report": run_command(
                 [py, "-m", "coverage", "report", "--data-file=reports/coverage/.coverage"],
                 cwd=root,
             ),
-            "testgate gate": run_command([py, "-m", "testgate", "gate"], cwd=root),
+            "testgate gate (.coverage)": run_command([py, "-m", "testgate", "gate"], cwd=root),
+            "testgate gate (coverage.json)": run_command(
+                [py, "-m", "testgate", "gate"], cwd=with_json
+            ),
         },
         reference="coverage report",
         rounds=args.rounds,
     )
+    print("reading .coverage (coverage.py analyses every source file, as coverage report does):")
     phases(root, args.rounds)
+    print("reading coverage.json (what `nox -s coverage` leaves for `nox -s gate`):")
+    phases(with_json, args.rounds)
+
+
+def json_variant(root: Path) -> Path:
+    """The same project after `testgate coverage`: coverage.json, no data files."""
+    other = root.parent / (root.name + "_json")
+    if other.exists():
+        shutil.rmtree(other)
+    (other / "reports").mkdir(parents=True)
+    shutil.copy(root / "pyproject.toml", other / "pyproject.toml")
+    shutil.copytree(root / "reports" / "junit", other / "reports" / "junit")
+    cov = coverage.Coverage(data_file=str(root / "reports" / "coverage" / ".coverage"))
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        cov.load()
+        cov.json_report(outfile=str(other / "reports" / "coverage.json"))
+    finally:
+        os.chdir(cwd)
+    return other
 
 
 if __name__ == "__main__":

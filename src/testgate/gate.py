@@ -117,6 +117,16 @@ def coverage_inputs(reports_dir: Path) -> list[Path]:
     return found
 
 
+def measured(found: list[Path]) -> tuple[float, Path]:
+    """When the coverage was measured: the newest raw data file. The combined `.coverage`
+    and coverage.json are derived (and rewritten by combining), so they date it only when
+    they are all there is."""
+    raw = [p for p in found if p.name.startswith(".coverage.")]
+    combined = [p for p in found if p.name == ".coverage"]
+    written, newest = max((p.stat().st_mtime, p) for p in (raw or combined or found))
+    return written, newest
+
+
 def load_coverage(reports_dir: Path, root: Path) -> CoverageData:
     from testgate.read.coverage import load_project_coverage
 
@@ -140,8 +150,7 @@ def _coverage(
             f"{where}/coverage/.coverage -m pytest)"
         )
         return None, input_checks.check_coverage(error)
-    # Dated before loading: loading may write the combined data file anew.
-    written, newest = max((p.stat().st_mtime, p) for p in found)
+    written, newest = measured(found)
     try:
         data = load_coverage(config.reports_dir, config.root)
     except InputError as exc:

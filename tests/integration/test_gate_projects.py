@@ -450,7 +450,8 @@ def test_stale_coverage_is_an_input_failure(project: Path) -> None:
     os.utime(project / "reports" / "coverage.json", (old, old))
     gate = tg(project, "gate")
     assert gate.returncode == 2
-    assert gate.stderr.startswith("testgate: reports/coverage.json: stale, written 1:00:00 before")
+    assert gate.stderr.startswith("testgate: reports/coverage/.coverage.unit")
+    assert "stale, written 1:00:00 before the latest test run started" in gate.stderr
     assert gate.stderr.count("\n") == 1
     assert checks(project)["inputs.coverage"]["status"] == "fail"
 
