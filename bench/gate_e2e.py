@@ -90,7 +90,7 @@ modules = { "src/pkg/core/*" = 50, "src/pkg/**" = 50 }
 [tool.testgate.durations]
 max_test = 2.0
 paths = { "tests/unit/**" = 0.5 }
-max_session = { unit = 600, integration = 600 }
+max_session = { unit = 5000, integration = 1000 }
 """
 
 
@@ -227,10 +227,10 @@ def json_variant(root: Path) -> Path:
     (other / "reports").mkdir(parents=True)
     shutil.copy(root / "pyproject.toml", other / "pyproject.toml")
     shutil.copytree(root / "reports" / "junit", other / "reports" / "junit")
-    cov = coverage.Coverage(data_file=str(root / "reports" / "coverage" / ".coverage"))
     cwd = Path.cwd()
     os.chdir(root)
     try:
+        cov = coverage.Coverage(data_file=str(root / "reports" / "coverage" / ".coverage"))
         cov.load()
         cov.json_report(outfile=str(other / "reports" / "coverage.json"))
     finally:
