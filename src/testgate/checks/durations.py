@@ -149,9 +149,13 @@ def check_test_limits(
         limits[f"durations.paths:{glob}"] = limit
     if not groups:
         return []
+    by_file: dict[str, tuple[str, float] | None] = {}
     for report in reports:
         for case in report.cases:
-            found = limit_for(case, budget)
+            path = file_of(case)
+            if path not in by_file:
+                by_file[path] = limit_for(case, budget)
+            found = by_file[path]
             if found is not None:
                 groups[found[0]].append(case)
     results = []
