@@ -50,7 +50,7 @@ def config(root: Path, toml: str) -> Config:
 
 
 def by_id(cfg: Config, **kw: str) -> dict[str, tuple[Status, str]]:
-    return {c.id: (c.status, c.message) for c in run_gate(cfg, **kw).checks}  # type: ignore[arg-type]
+    return {c.id: (c.status, c.message) for c in run_gate(cfg, **kw).checks}
 
 
 def test_coverage_checks_from_data_files(project: Path) -> None:
