@@ -27,6 +27,7 @@ from testgate.checks.inventory import check_inventory
 from testgate.config import Config
 from testgate.errors import InputError
 from testgate.model import Case, CoverageData, JUnitReport
+from testgate.read.coverage import load_project_coverage
 from testgate.read.junit import read_junit
 
 ALL = ("tests", "coverage", "durations", "flaky")
@@ -128,9 +129,6 @@ def measured(found: list[Path]) -> tuple[float, Path]:
 
 
 def load_coverage(reports_dir: Path, root: Path) -> CoverageData:
-    from testgate.read.coverage import load_project_coverage
-
-    # Imported late: the reader lives in the coverage area and is merged independently.
     return load_project_coverage(reports_dir, root=root)
 
 

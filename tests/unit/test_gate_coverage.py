@@ -133,5 +133,5 @@ def test_coverage_command_without_data_exits_2(
     config(project, "")
     assert main(["coverage"]) == 2
     err = capsys.readouterr().err
-    assert "no coverage data files (.coverage.*)" in err
+    assert "no coverage data (no coverage.json, no .coverage files under" in err
     assert err.count("\n") == 1

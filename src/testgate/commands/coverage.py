@@ -8,8 +8,8 @@ from typing import Any
 
 from testgate.commands import _budget
 from testgate.config import Config
-from testgate.errors import InputError
-from testgate.gate import coverage_inputs, evaluate
+from testgate.gate import evaluate
+from testgate.read.coverage import combine_project_data, write_coverage_reports
 
 
 def add_parser(sub: Any) -> None:
@@ -26,29 +26,10 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def data_files(folder: Path) -> tuple[list[Path], Path | None]:
-    """(parallel data files to combine, the combined file if there is one)."""
-    combined = folder / ".coverage"
-    parallel = [p for p in coverage_inputs(folder.parent) if p.parent != folder.parent]
-    parallel = [p for p in parallel if p != combined]
-    return parallel, combined if combined.is_file() else None
-
-
 def combine(config: Config) -> Path:
-    from testgate.read.coverage import (
-        combine_data_files,
-        write_coverage_reports,
-    )
-
-    folder = config.reports_dir / "coverage"
-    parallel, combined = data_files(folder)
-    if parallel:
-        combined = combine_data_files(parallel, root=config.root, out=folder / ".coverage")
-    if combined is None:
-        raise InputError(
-            f"{folder}: no coverage data files (.coverage.*); run the tests with coverage "
-            "first (nox -s unit)"
-        )
+    """reports/coverage/.coverage from every data file under reports/coverage/, then the
+    JSON, XML and HTML reports from it."""
+    combined = combine_project_data(config.reports_dir, root=config.root)
     write_coverage_reports(combined, config.reports_dir, root=config.root)
     return combined
 
