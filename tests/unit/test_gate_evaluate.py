@@ -127,6 +127,8 @@ def test_durations_with_annotations_in_github(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert main(["durations", "--workers", "2"]) == 1
     out = capsys.readouterr().out
+    assert "durations FAILED: 4 checks, 2 failed, 0 warnings" in out.splitlines()
+    assert "      0.90 s   74.4%  tests/test_a.py::test_slow" in out.splitlines()
     assert (
         "::error file=tests/test_a.py,line=5::tests/test_a.py::test_slow took 0.90 s, "
         "over the 0.5 s limit for tests/*"

@@ -110,7 +110,7 @@ def test_gate_json_format_1() -> None:
 
 def test_markdown_table_escapes_cells() -> None:
     md = markdown.render(RESULT)
-    assert md.startswith("## ❌ testgate: gate FAILED")
+    assert md.startswith("## ❌ testgate gate FAILED")
     assert "| `coverage.total` | 78.43% | 80% | ❌ fail | total coverage 78.43% is below" in md
     assert "diff coverage 10% \\| &lt;b&gt;" in md
     assert "<details><summary><code>coverage.total</code> (1)</summary>" in md

@@ -38,9 +38,9 @@ def load_config(args: argparse.Namespace) -> Config:
     return config
 
 
-def show(result: GateResult) -> None:
+def show(result: GateResult, name: str = "gate") -> None:
     """The table on stdout; GitHub annotations too when running in GitHub Actions."""
-    sys.stdout.write(text.render(result, color=text.use_color(sys.stdout)))
+    sys.stdout.write(text.render(result, color=text.use_color(sys.stdout), name=name))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github.render(result):
             print(line)

@@ -38,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
     config = _budget.load_config(args)
     combine(config)
     gate_run = evaluate(config, baseline=args.baseline, which=("coverage",))
-    _budget.show(gate_run.result)
+    _budget.show(gate_run.result, "coverage")
     return _budget.exit_code(gate_run.result)

@@ -55,7 +55,7 @@ def durations_dict(summary: Summary, result: GateResult) -> dict[str, Any]:
 
 
 def durations_md(summary: Summary, result: GateResult) -> str:
-    lines = [markdown.render(result, title="testgate durations").rstrip("\n"), ""]
+    lines = [markdown.render(result, name="durations").rstrip("\n"), ""]
     lines.append(
         f"{summary.tests} tests, {summary.total:.2f} s of test time; projected wall time on "
         f"{summary.workers} workers: {summary.projected:.2f} s"
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     out = config.reports_dir
     _atomic.write_json(out / "durations.json", durations_dict(summary, gate_run.result))
     _atomic.write_text(out / "durations.md", durations_md(summary, gate_run.result))
-    _budget.show(gate_run.result)
+    _budget.show(gate_run.result, "durations")
     if summary.tests:
         print(
             f"slowest {len(summary.slowest)} of {summary.tests} tests "

@@ -15,10 +15,10 @@ def _cell(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
-def render(result: GateResult, *, title: str = "testgate") -> str:
+def render(result: GateResult, *, name: str = "gate") -> str:
     icon = "✅" if result.passed else "❌"
     lines = [
-        f"## {icon} {title}: {verdict(result)}",
+        f"## {icon} testgate {verdict(result, name)}",
         "",
         "| Check | Actual | Limit | Status | Message |",
         "|---|---:|---:|---|---|",

@@ -35,12 +35,12 @@ def value(check_id: str, v: float | int | str | None) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def verdict(result: GateResult) -> str:
+def verdict(result: GateResult, name: str = "gate") -> str:
     failed = len(result.failed)
     warned = sum(1 for c in result.checks if c.status is Status.WARN)
     word = "PASSED" if result.passed else "FAILED"
     return (
-        f"gate {word}: {len(result.checks)} checks, {failed} failed, "
+        f"{name} {word}: {len(result.checks)} checks, {failed} failed, "
         f"{warned} warning{'' if warned == 1 else 's'}"
     )
 
@@ -49,7 +49,7 @@ def _paint(text: str, st: Status, color: bool) -> str:
     return f"\x1b[{_COLORS[st]}m{text}\x1b[0m" if color else text
 
 
-def render(result: GateResult, *, color: bool = False) -> str:
+def render(result: GateResult, *, color: bool = False, name: str = "gate") -> str:
     rows = [("CHECK", "ACTUAL", "LIMIT", "STATUS")]
     rows += [
         (c.id, value(c.id, c.actual), value(c.id, c.limit), c.status.value.upper())
@@ -66,7 +66,8 @@ def render(result: GateResult, *, color: bool = False) -> str:
     for c in notes:
         lines.extend(_note(c, color))
     lines.append("")
-    lines.append(_paint(verdict(result), Status.PASS if result.passed else Status.FAIL, color))
+    overall = Status.PASS if result.passed else Status.FAIL
+    lines.append(_paint(verdict(result, name), overall, color))
     return "\n".join(lines) + "\n"
 
 
