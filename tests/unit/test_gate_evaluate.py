@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,55 @@ def test_coverage_budget_without_data_is_an_input_failure(project: Path) -> None
     check = next(c for c in result.checks if c.id == "inputs.coverage")
     assert check.status is Status.FAIL
     assert "no coverage data in reports" in check.message
+
+
+def test_broken_baselines_say_what_they_are_not(project: Path) -> None:
+    cfg = config(project)
+    gate = project / "gate.json"
+    for body, error in [
+        ('{"checks": [{"no-id": 1}]}', r"not a testgate gate\.json"),
+        ('{"coverage": {"files": 3}, "checks": []}', r"not a testgate gate\.json"),
+        ('{"checks": [{"id": "tests.count", "actual": 3}]}', r"gate\.json: no coverage\.json"),
+    ]:
+        gate.write_text(body, encoding="utf-8")
+        with pytest.raises(InputError, match=error):
+            load_baseline(gate, cfg)
+    durations = project / "durations.json"
+    durations.write_text('{"tests": {"t": "slow"}}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"not a testgate durations\.json"):
+        load_baseline(durations, cfg)
+    old = project / "old"
+    (old / "junit").mkdir(parents=True)
+    (old / "junit" / "unit.xml").write_text("<testsuite>", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^baseline .*unit\.xml"):
+        load_baseline(old, cfg)
+
+
+def test_reports_outside_the_root_are_named_in_full(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    config(project)
+    result = run_gate(replace(load(project), reports=elsewhere))
+    assert result.checks[0].message.startswith(f"no JUnit files in {elsewhere}/junit")
+
+
+def test_slow_tests_without_a_findable_def_get_no_line(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project / "reports" / "junit" / "unit.xml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        '<testsuite><testcase classname="tests.test_a" name="test_renamed" time="3"/>'
+        '<testcase classname="tests.gone" name="test_x" time="3"/></testsuite>',
+        encoding="utf-8",
+    )
+    config(project, "[tool.testgate.durations]\nmax_test = 1\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["gate"]) == 1
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    assert notes == [
+        "::error file=tests/test_a.py::tests/test_a.py::test_renamed took 3.00 s, "
+        "over the 1 s limit per test",
+        "::error file=tests.gone::tests.gone::test_x took 3.00 s, over the 1 s limit per test",
+    ]

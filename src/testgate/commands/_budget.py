@@ -8,7 +8,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from testgate import _atomic
 from testgate.checks import GateResult, Status
 from testgate.config import Config, load
 from testgate.errors import ExitCode
@@ -16,19 +15,18 @@ from testgate.render import annotations as github
 from testgate.render import text
 
 
-def add_options(parser: argparse.ArgumentParser, *, baseline: bool = True) -> None:
+def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reports", metavar="DIR", help="the reports folder (default: [tool.testgate] reports)"
     )
     parser.add_argument(
         "--config", metavar="FILE", help="read [tool.testgate] from FILE instead of pyproject.toml"
     )
-    if baseline:
-        parser.add_argument(
-            "--baseline",
-            metavar="PATH",
-            help="a previous reports/ folder, or its gate.json, coverage.json or durations.json",
-        )
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="a previous reports/ folder, or its gate.json, coverage.json or durations.json",
+    )
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -52,13 +50,6 @@ def append_summary(markdown: str) -> None:
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
-
-
-def write(path: Path, data: bytes | str) -> None:
-    if isinstance(data, str):
-        _atomic.write_text(path, data)
-    else:
-        _atomic.write_bytes(path, data)
 
 
 def exit_code(result: GateResult) -> int:
