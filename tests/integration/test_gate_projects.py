@@ -541,3 +541,22 @@ def test_durations_budgets_from_a_real_run(tmp_path: Path) -> None:
     assert same.returncode == 0, same.stdout
     regression = checks(root)["durations.regression"]
     assert (regression["status"], regression["actual"]) == ("pass", 1.0)
+
+    # The same run against a baseline where test_sluggish took 0.05 s, with a tight session.
+    doc["tests"]["tests/unit/test_quick.py::test_sluggish"] = 0.05
+    (root / "old" / "durations.json").write_text(json.dumps(doc), encoding="utf-8")
+    set_budgets(
+        root, "[tool.testgate.durations]\nmax_regression = 1.5\nmax_session = { unit = 0.1 }\n"
+    )
+    slower = tg(root, "durations", "--baseline", "old")
+    assert slower.returncode == 1
+    got = {
+        c["id"]: c for c in json.loads((root / "reports" / "durations.json").read_text())["checks"]
+    }
+    assert got["durations.regression"]["status"] == "fail"
+    assert got["durations.regression"]["details"][0].startswith(
+        "tests/unit/test_quick.py::test_sluggish: 0.05 s -> 0.3"
+    )
+    session = got["durations.max_session:unit"]
+    assert session["status"] == "fail"
+    assert session["actual"] > 0.6
