@@ -135,7 +135,6 @@ def _boolean(key: str, value: Any) -> bool:
 CHECK_IDS = (
     "tests",
     "tests.count",
-    "tests.failures",
     "tests.skipped",
     "tests.xfailed",
     "coverage",
@@ -165,6 +164,11 @@ def _strings(key: str, value: Any) -> frozenset[str]:
         if section in ("tests", "coverage", "durations", "flaky") and not item.startswith(section):
             check_id = f"{section}.{item}"
         family = check_id.partition(":")[0]
+        if family == "tests.failures":
+            raise ConfigError(
+                f"{key}: tests.failures cannot be informational: the gate never passes over "
+                "failing tests (deselect or fix them)"
+            )
         if family not in CHECK_IDS and not family.startswith("flaky."):
             close = difflib.get_close_matches(family, CHECK_IDS, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(CHECK_IDS)}"

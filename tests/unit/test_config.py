@@ -158,6 +158,10 @@ quarantine = [{ id = "tests/x.py::test_y", until = 2027-01-31, reason = "issue 1
             "'totl' is not a check id; did you mean 'coverage.total'?",
         ),
         ("[tool.testgate]\ninformational = ['qqqqqq']\n", "is not a check id; known: tests,"),
+        (
+            "[tool.testgate.tests]\ninformational = ['failures']\n",
+            "tests.failures cannot be informational: the gate never passes over failing tests",
+        ),
         ("[tool.testgate\n", "invalid TOML"),
     ],
 )

@@ -98,7 +98,7 @@ def test_green_run_passes_and_writes_every_report(
 
 def test_red_tests_fail_the_gate(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_junit(project / "reports", "unit", {"test_fast": 0.01, "test_slow": 0.2}, ("test_slow",))
-    config(project)
+    config(project, "[tool.testgate]\ninformational = ['tests']\n")
     assert main(["gate"]) == 1
     out = capsys.readouterr().out
     assert "FAIL tests.failures: 1 test failed and 0 errors" in out
