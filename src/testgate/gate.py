@@ -385,7 +385,7 @@ def evaluate(
 
 def _diff(config: Config, data: CoverageData, limit: float) -> CheckResult:
     try:
-        changed = diff_checks.changed_lines(config.root, config.coverage.diff_base)
+        changed = diff_checks.changed_lines(config.root, config.coverage.diff_base, data.files)
     except diff_checks.GitError as exc:
         return diff_checks.diff_error(f"diff coverage: {exc}", limit)
     parsed = diff_checks.source_lines(config.root, [p for p in changed.lines if p in data.files])

@@ -85,6 +85,7 @@ def test_main_is_found_and_the_merge_base_is_used(repo: Path) -> None:
     diff = changed_lines(repo, None)
     assert (diff.base, diff.commit) == ("main", base)
     assert diff.lines == {"a.py": {1, 2, 4}, "new.py": {1, 2}}  # z.py is main's, not ours
+    assert changed_lines(repo, "main", only={"a.py"}).lines == {"a.py": {1, 2, 4}}
 
 
 def test_subfolder_root_sees_paths_relative_to_it(repo: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +95,11 @@ def parse_unified(text: str) -> dict[str, set[int]]:
     return lines
 
 
-def changed_lines(root: Path, configured_base: str | None) -> Diff:
-    """Lines changed from the merge base to the working tree, untracked files included."""
+def changed_lines(
+    root: Path, configured_base: str | None, only: Collection[str] | None = None
+) -> Diff:
+    """Lines changed from the merge base to the working tree, untracked files included
+    (those in `only`, when given: no point reading an untracked build artefact)."""
     ref, commit = resolve_base(root, configured_base)
     text = _git(
         root,
@@ -115,6 +118,8 @@ def changed_lines(root: Path, configured_base: str | None) -> Diff:
     lines = parse_unified(text)
     untracked = _git(root, "-c", "core.quotepath=off", "ls-files", "--others", "--exclude-standard")
     for path in untracked.splitlines():
+        if only is not None and path not in only:
+            continue
         try:
             count = len((root / path).read_bytes().splitlines())
         except OSError:
