@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -199,24 +201,41 @@ def main() -> None:
     )
     py = sys.executable
     with_json = json_variant(root)
-    compare(
-        {
-            "coverage report": run_command(
-                [py, "-m", "coverage", "report", "--data-file=reports/coverage/.coverage"],
-                cwd=root,
-            ),
-            "testgate gate (.coverage)": run_command([py, "-m", "testgate", "gate"], cwd=root),
-            "testgate gate (coverage.json)": run_command(
-                [py, "-m", "testgate", "gate"], cwd=with_json
-            ),
-        },
-        reference="coverage report",
-        rounds=args.rounds,
-    )
+    contenders = {
+        "coverage report": run_command(
+            [py, "-m", "coverage", "report", "--data-file=reports/coverage/.coverage"],
+            cwd=root,
+        ),
+        "testgate gate (.coverage)": run_command([py, "-m", "testgate", "gate"], cwd=root),
+        "testgate gate (coverage.json)": run_command([py, "-m", "testgate", "gate"], cwd=with_json),
+    }
+    print(f"wall time (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    compare(contenders, reference="coverage report", rounds=args.rounds)
+    cpu_times(contenders, rounds=args.rounds)
     print("reading .coverage (coverage.py analyses every source file, as coverage report does):")
     phases(root, args.rounds)
     print("reading coverage.json (what `nox -s coverage` leaves for `nox -s gate`):")
     phases(with_json, args.rounds)
+
+
+def cpu_times(contenders: dict[str, Callable[[], object]], *, rounds: int) -> None:
+    """User + system CPU seconds of each contender's process: steadier than wall time on a
+    shared machine."""
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            fn()
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            samples[name].append(
+                after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            )
+    medians = {name: statistics.median(s) for name, s in samples.items()}
+    ref = medians["coverage report"]
+    width = max(map(len, medians))
+    print(f"{'contender':<{width}}  median CPU s  ratio to coverage report  (rounds={rounds})")
+    for name, med in medians.items():
+        print(f"{name:<{width}}  {med:12.3f}  {med / ref:6.2f}x")
 
 
 def json_variant(root: Path) -> Path:
