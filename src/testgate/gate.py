@@ -338,10 +338,10 @@ def evaluate(
 
     base: Baseline | None = None
     base_path = baseline if baseline is not None else config.baseline
-    if base_path is not None and (
-        ("coverage" in which and config.coverage.max_drop is not None)
-        or ("durations" in which and config.durations.max_regression is not None)
-    ):
+    needs_base = ("coverage" in which and config.coverage.max_drop is not None) or (
+        "durations" in which and config.durations.max_regression is not None
+    )
+    if base_path is not None and (needs_base or baseline is not None):
         path = Path(base_path)
         try:
             base = load_baseline(path if path.is_absolute() else config.root / path, config)

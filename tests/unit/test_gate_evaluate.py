@@ -182,6 +182,11 @@ def test_duration_regression_against_a_baseline_folder(project: Path) -> None:
     missing = statuses(cfg, baseline="nope")
     assert missing["inputs.baseline"] is Status.FAIL
     assert main(["gate", "--baseline", "nope"]) == 2
+    # a baseline named on the command line is read even when no budget needs it
+    assert statuses(config(project), baseline="nope")["inputs.baseline"] is Status.FAIL
+    # one named in the configuration only when a budget needs it
+    quiet = config(project, "[tool.testgate]\nbaseline = 'nope'\n")
+    assert "inputs.baseline" not in statuses(quiet)
 
 
 def test_baseline_files(project: Path) -> None:
