@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from testgate.checks import Annotation, CheckResult, GateResult, Status
 from testgate.model import Case, CoverageData, FileCoverage, JUnitReport, Outcome
+from testgate.read.junit import read_junit
 from testgate.render import annotations as github
 from testgate.render import jsonreport, junitxml, markdown, text
 
@@ -142,3 +144,11 @@ def test_github_annotations_escape_and_level() -> None:
     assert github.render(mixed) == ["::error file=t.py,line=1::m", "::notice file=t.py,line=1::m"]
     plain = github.command(Annotation("t.py", None, "slow"))
     assert plain == "::error file=t.py::slow"
+
+
+def test_gate_junit_reads_back_with_our_reader(tmp_path: Path) -> None:
+    path = tmp_path / "gate-junit.xml"
+    path.write_bytes(junitxml.render(RESULT))
+    report = read_junit(path)
+    assert (report.totals.tests, report.totals.failed) == (6, 1)
+    assert [c.name for c in report.cases if c.failed] == ["coverage.total"]
