@@ -81,12 +81,13 @@ def junit_files(reports_dir: Path) -> list[Path]:
 
 
 def read_reports(
-    config: Config, files: Collection[Path] | None = None
+    config: Config, files: Collection[Path] | None = None, *, salvage: bool = True
 ) -> tuple[list[JUnitReport], list[str]]:
+    """Truncated files are salvaged (and then judged by the inventory check)."""
     reports, errors = [], []
     for path in files if files is not None else junit_files(config.reports_dir):
         try:
-            reports.append(read_junit(path, root=config.root, salvage=True))
+            reports.append(read_junit(path, root=config.root, salvage=salvage))
         except InputError as exc:
             errors.append(exc.message)
     return reports, errors
@@ -206,7 +207,7 @@ def load_baseline(path: Path, config: Config) -> Baseline:
         if dur_file.is_file():
             durations = _durations_baseline(dur_file, config)
         elif kind == "" and junit_files(folder):
-            reports, errors = read_reports(config, junit_files(folder))
+            reports, errors = read_reports(config, junit_files(folder), salvage=False)
             if errors:
                 raise InputError(f"baseline {errors[0]}")
             durations = duration_checks.per_test(reports)
