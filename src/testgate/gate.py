@@ -362,7 +362,10 @@ def evaluate(
             checks.append(input_check)
         if data is not None:
             checks += coverage_checks.check_coverage(
-                data, config.coverage, base.coverage if base else None
+                data,
+                config.coverage,
+                base.coverage if base else None,
+                given=base.source if base else None,
             )
             if config.coverage.diff_fail_under is not None:
                 checks.append(_diff(config, data, config.coverage.diff_fail_under))
@@ -373,6 +376,7 @@ def evaluate(
             config.durations,
             base.durations if base else None,
             line_of=_line_finder(config.root),
+            given=base.source if base else None,
         )
 
     flaky: dict[str, Any] | None = None

@@ -207,3 +207,9 @@ def test_check_coverage_runs_what_is_configured() -> None:
         "coverage.max_drop",
     ]
     assert [r.id for r in check_coverage(cov, CoverageBudget())] == ["coverage.zero"]
+
+
+def test_drop_with_a_baseline_lacking_coverage_fails() -> None:
+    result = check_drop(data(fc("a.py", 1, 0)), None, 0.5, given="old/reports")
+    assert result.status is Status.FAIL
+    assert result.message.startswith("baseline old/reports has no coverage to compare with")

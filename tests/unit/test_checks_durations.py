@@ -151,3 +151,9 @@ def test_summary_and_check_durations() -> None:
         "durations.regression",
     ]
     assert [r.status for r in results] == [Status.PASS, Status.PASS, Status.FAIL]
+
+
+def test_regressions_with_a_baseline_lacking_durations_fail() -> None:
+    result = check_regressions({"a": 1.0}, None, 1.5, 0.1, given="old/gate.json")
+    assert result.status is Status.FAIL
+    assert "baseline old/gate.json has no test durations" in result.message

@@ -47,7 +47,11 @@ def _worst(files: Sequence[FileCoverage], precision: int, n: int = 5) -> tuple[s
 
 
 def check_coverage(
-    data: CoverageData, budget: CoverageBudget, baseline: CoverageBaseline | None = None
+    data: CoverageData,
+    budget: CoverageBudget,
+    baseline: CoverageBaseline | None = None,
+    *,
+    given: str | None = None,
 ) -> list[CheckResult]:
     """Every coverage check but the diff one (that needs git)."""
     results: list[CheckResult] = []
@@ -58,7 +62,7 @@ def check_coverage(
     results.extend(check_modules(data, budget.modules))
     results.append(check_zero(data))
     if budget.max_drop is not None:
-        results.append(check_drop(data, baseline, budget.max_drop))
+        results.append(check_drop(data, baseline, budget.max_drop, given=given))
     return results
 
 
@@ -199,9 +203,24 @@ def check_zero(data: CoverageData) -> CheckResult:
 
 
 def check_drop(
-    data: CoverageData, baseline: CoverageBaseline | None, max_drop: float
+    data: CoverageData,
+    baseline: CoverageBaseline | None,
+    max_drop: float,
+    *,
+    given: str | None = None,
 ) -> CheckResult:
-    """A drop fails only if uncovered lines grew: deleting covered code is not punished."""
+    """A drop fails only if uncovered lines grew: deleting covered code is not punished.
+
+    `given`: the baseline the user named, when it turned out to hold no coverage."""
+    if baseline is None and given is not None:
+        return CheckResult(
+            "coverage.max_drop",
+            Status.FAIL,
+            f"baseline {given} has no coverage to compare with; give a reports/ folder "
+            "with coverage.json or gate.json, or one of those files",
+            actual=None,
+            limit=max_drop,
+        )
     if baseline is None:
         return CheckResult(
             "coverage.max_drop",

@@ -108,13 +108,18 @@ def check_durations(
     baseline: Mapping[str, float] | None = None,
     *,
     line_of: Callable[[Case], int | None] | None = None,
+    given: str | None = None,
 ) -> list[CheckResult]:
     results = check_test_limits(reports, budget, line_of=line_of)
     results.extend(check_sessions(reports, budget.max_session))
     if budget.max_regression is not None:
         results.append(
             check_regressions(
-                per_test(reports), baseline, budget.max_regression, budget.regression_floor
+                per_test(reports),
+                baseline,
+                budget.max_regression,
+                budget.regression_floor,
+                given=given,
             )
         )
     return results
@@ -239,8 +244,21 @@ def check_regressions(
     baseline: Mapping[str, float] | None,
     factor: float,
     floor: float,
+    *,
+    given: str | None = None,
 ) -> CheckResult:
-    """Tests now `factor` times slower than in the baseline; tests under `floor` s are noise."""
+    """Tests now `factor` times slower than in the baseline; tests under `floor` s are noise.
+
+    `given`: the baseline the user named, when it turned out to hold no durations."""
+    if baseline is None and given is not None:
+        return CheckResult(
+            "durations.regression",
+            Status.FAIL,
+            f"baseline {given} has no test durations to compare with; give a reports/ "
+            "folder with durations.json or junit/*.xml, or a durations.json",
+            actual=None,
+            limit=factor,
+        )
     if baseline is None:
         return CheckResult(
             "durations.regression",
