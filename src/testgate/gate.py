@@ -352,8 +352,9 @@ def evaluate(
         except InputError as exc:
             checks.append(input_checks.check_input("inputs.baseline", exc.message, ""))
 
+    line_of = _line_finder(config.root)
     if "tests" in which and reports:
-        checks += check_inventory(reports, config.tests)
+        checks += check_inventory(reports, config.tests, line_of=line_of)
 
     data: CoverageData | None = None
     if "coverage" in which:
@@ -375,7 +376,7 @@ def evaluate(
             reports,
             config.durations,
             base.durations if base else None,
-            line_of=_line_finder(config.root),
+            line_of=line_of,
             given=base.source if base else None,
         )
 

@@ -96,13 +96,21 @@ def test_green_run_passes_and_writes_every_report(
     assert (reports / "gate-junit.xml").read_bytes().count(b"<testcase") == 3
 
 
-def test_red_tests_fail_the_gate(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_red_tests_fail_the_gate(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_junit(project / "reports", "unit", {"test_fast": 0.01, "test_slow": 0.2}, ("test_slow",))
     config(project, "[tool.testgate]\ninformational = ['tests']\n")
     assert main(["gate"]) == 1
     out = capsys.readouterr().out
     assert "FAIL tests.failures: 1 test failed and 0 errors" in out
     assert "    FAILED tests/test_a.py::test_slow - assert False" in out
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["gate"]) == 1
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    assert notes == [
+        "::error file=tests/test_a.py,line=5::FAILED tests/test_a.py::test_slow - assert False"
+    ]
 
 
 def test_unreadable_junit_is_reported_per_file(project: Path) -> None:

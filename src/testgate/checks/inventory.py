@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from testgate.checks import CheckResult, Status
+from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import plural, status
 from testgate.config import TestsBudget
 from testgate.model import Case, JUnitReport, Outcome, Totals
@@ -22,9 +22,14 @@ def _listed(cases: Sequence[Case]) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def check_inventory(reports: Sequence[JUnitReport], budget: TestsBudget) -> list[CheckResult]:
+def check_inventory(
+    reports: Sequence[JUnitReport],
+    budget: TestsBudget,
+    *,
+    line_of: Callable[[Case], int | None] | None = None,
+) -> list[CheckResult]:
     totals = sum((r.totals for r in reports), Totals())
-    results = [check_count(totals, budget), check_failures(reports)]
+    results = [check_count(totals, budget), check_failures(reports, line_of=line_of)]
     if budget.max_skipped is not None:
         skipped = totals.skipped - totals.xfailed
         results.append(_at_most("tests.skipped", "skipped", skipped, budget.max_skipped, reports))
@@ -58,7 +63,9 @@ def check_count(totals: Totals, budget: TestsBudget) -> CheckResult:
     )
 
 
-def check_failures(reports: Sequence[JUnitReport]) -> CheckResult:
+def check_failures(
+    reports: Sequence[JUnitReport], *, line_of: Callable[[Case], int | None] | None = None
+) -> CheckResult:
     """The gate never says pass over red tests."""
     red = [c for r in reports for c in r.cases if c.failed]
     failed = sum(1 for c in red if c.outcome is Outcome.FAILED)
@@ -70,8 +77,22 @@ def check_failures(reports: Sequence[JUnitReport]) -> CheckResult:
         )
     else:
         message = "no test failed"
+    annotations = tuple(
+        Annotation(
+            c.file or c.node_id.split("::", 1)[0],
+            line_of(c) if line_of else None,
+            _listed([c])[0],
+        )
+        for c in red[:MAX_LISTED]
+    )
     return CheckResult(
-        "tests.failures", status(not red), message, actual=len(red), limit=0, details=_listed(red)
+        "tests.failures",
+        status(not red),
+        message,
+        actual=len(red),
+        limit=0,
+        details=_listed(red),
+        annotations=annotations,
     )
 
 
