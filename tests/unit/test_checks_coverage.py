@@ -136,6 +136,9 @@ def test_zero_files_warn() -> None:
     result = check_zero(cov)
     assert result.status is Status.WARN
     assert result.details == ("a.py",)
+    assert "1 file at 0%: no test imports it; test it, delete it, or omit it" in result.message
+    two = check_zero(data(fc("a.py", 1, 1), fc("c.py", 1, 1)))
+    assert "2 files at 0%: no test imports them; test them" in two.message
     assert check_zero(data(fc("b.py", 10, 0))).status is Status.PASS
 
 

@@ -193,8 +193,13 @@ def check_zero(data: CoverageData) -> CheckResult:
         return CheckResult(
             "coverage.zero",
             Status.WARN,
-            f"{plural(len(zero), 'file')} at 0%: no test imports them; test them, delete "
-            "them, or omit them from coverage",
+            f"{plural(len(zero), 'file')} at 0%: no test imports "
+            + (
+                "it; test it, delete it, or omit it"
+                if len(zero) == 1
+                else "them; test them, delete them, or omit them"
+            )
+            + " from coverage",
             actual=len(zero),
             limit=0,
             details=tuple(zero[:MAX_LISTED]),
