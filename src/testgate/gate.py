@@ -145,8 +145,8 @@ def _coverage(
         error = (
             f"no coverage data in {where} (coverage.json or coverage/.coverage*) but "
             "[tool.testgate.coverage] sets budgets; run the tests with coverage first "
-            "(nox -s unit, or coverage run --parallel-mode --data-file="
-            f"{where}/coverage/.coverage -m pytest)"
+            "(`nox -s unit` or `coverage run --parallel-mode --data-file="
+            f"{where}/coverage/.coverage -m pytest`)"
         )
         return None, input_checks.check_coverage(error)
     written, newest = measured(found)

@@ -560,3 +560,24 @@ def test_durations_budgets_from_a_real_run(tmp_path: Path) -> None:
     session = got["durations.max_session:unit"]
     assert session["status"] == "fail"
     assert session["actual"] > 0.6
+
+
+def test_the_commands_the_input_errors_suggest_work(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write_tree(root, SOURCES)
+    set_budgets(root, "[tool.testgate.coverage]\nfail_under = 50\n")
+    no_junit = tg(root, "gate")
+    assert no_junit.returncode == 2
+    hint = re.search(r"`(pytest --junitxml=[^`]+)`", no_junit.stderr)
+    assert hint is not None, no_junit.stderr
+    junit_arg = hint.group(1).split()[1].replace("<session>", "unit")
+    run_pytest = [sys.executable, "-m", "pytest", "-p", "no:randomly", junit_arg]
+    assert run(root, *run_pytest).returncode == 0
+    no_coverage = tg(root, "gate")
+    assert no_coverage.returncode == 2
+    hint = re.search(r"`(coverage run [^`]+ -m pytest)`", no_coverage.stderr)
+    assert hint is not None, no_coverage.stderr
+    command = [sys.executable, "-m", *hint.group(1).split(), "-p", "no:randomly", junit_arg]
+    assert run(root, *command).returncode == 0
+    gate = tg(root, "gate")
+    assert gate.returncode == 0, gate.stdout + gate.stderr

@@ -67,7 +67,7 @@ def test_no_junit_is_an_input_failure_exit_2(
     captured = capsys.readouterr()
     assert captured.err == (
         "testgate: no JUnit files in reports/junit: run the tests first "
-        "(pytest --junitxml=reports/junit/<session>.xml, or nox -s unit)\n"
+        "(`pytest --junitxml=reports/junit/<session>.xml` or `nox -s unit`)\n"
     )
     assert "gate FAILED" in captured.out
     doc = json.loads((project / "reports" / "gate.json").read_text())

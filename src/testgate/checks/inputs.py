@@ -32,7 +32,7 @@ def check_junit(directory: str, found: int, errors: Sequence[str]) -> CheckResul
             "inputs.junit",
             Status.FAIL,
             f"no JUnit files in {directory}: run the tests first "
-            f"(pytest --junitxml={directory}/<session>.xml, or nox -s unit)",
+            f"(`pytest --junitxml={directory}/<session>.xml` or `nox -s unit`)",
             actual=0,
             limit=1,
         )
