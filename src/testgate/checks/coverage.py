@@ -73,7 +73,7 @@ def check_total(data: CoverageData, fail_under: float) -> CheckResult:
     if should_fail_under(pc, fail_under, data.precision):
         message = (
             f"total coverage {text} is below the minimum {num(fail_under)}%; "
-            f"cover the missing lines (coverage report -m, reports/htmlcov/index.html)"
+            "cover the missing lines (the files with most are listed; htmlcov/ shows them)"
         )
         return CheckResult(
             "coverage.total",

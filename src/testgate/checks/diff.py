@@ -68,7 +68,7 @@ def resolve_base(root: Path, configured: str | None) -> tuple[str, str]:
     if configured:
         raise GitError(
             f"diff base {configured!r} is not a commit here; fetch it "
-            "(git fetch origin) or fix coverage.diff_base"
+            "from the remote or fix coverage.diff_base"
         )
     raise GitError(
         f"no base to diff against (tried {', '.join(BASE_CANDIDATES)}); "

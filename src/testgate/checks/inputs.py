@@ -57,7 +57,7 @@ def check_coverage(
             "inputs.coverage",
             Status.FAIL,
             f"{source}: stale, written {age} before the latest test run started; "
-            "rerun the tests with coverage (or nox -s coverage) so the data matches the run",
+            "rerun the tests with coverage so the data matches the run",
             actual=None,
             limit=None,
         )
