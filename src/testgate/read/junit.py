@@ -1,8 +1,9 @@
 """Read JUnit/xUnit XML from any producer into `JUnitReport` values.
 
-One streaming pass of libxml2 (lxml's pull parser) with every dangerous feature off: no DTD
-loading, no entity substitution, no network, no huge-tree mode. Test cases are normalized as
-they end and their elements dropped, so memory stays bounded on files with 100,000 cases.
+One streaming pass of libxml2 with every dangerous feature off: no DTD loading, no entity
+substitution, no network, no huge-tree mode. The reader is the parser's target (lxml calls its
+start/end methods per element), so no element tree is ever built: memory holds the `Case` values
+and one element's attributes, whatever the file's size.
 
 What the reader does with difficult input, deliberately:
 
@@ -330,6 +331,8 @@ def read_junit(
 
 
 class _Reader:
+    """One file's read: the byte stream, the parser target, and what it has collected so far."""
+
     def __init__(
         self, name: str, handle: IO[bytes], root: Path | None, salvage: bool, max_bytes: int
     ) -> None:
