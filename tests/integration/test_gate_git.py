@@ -114,3 +114,21 @@ def test_source_lines_with_project_exclusions(tmp_path: Path) -> None:
     lines, exits = parsed["m.py"]
     assert lines == {1, 6, 7, 8, 9}
     assert exits == {7: 2}
+
+
+def test_without_git_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GitError, match="git cannot run"):
+        resolve_base(tmp_path, None)
+
+
+def test_unreadable_untracked_file_is_skipped(repo: Path) -> None:
+    git(repo, "branch", "main")
+    (repo / "dangling.py").symlink_to(repo / "nowhere.py")
+    diff = changed_lines(repo, None, only={"dangling.py"})
+    assert diff.lines == {}
+
+
+def test_source_lines_without_any_coverage_config(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("x = 1  # pragma: no cover\ny = 2\n", encoding="utf-8")
+    assert source_lines(tmp_path, ["m.py"]) == {"m.py": (frozenset({2}), {})}

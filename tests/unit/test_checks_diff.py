@@ -114,3 +114,14 @@ def test_no_changed_executable_line_passes() -> None:
 def test_diff_error() -> None:
     result = diff_error("diff coverage: no base", 90)
     assert (result.status, result.limit) == (Status.FAIL, 90)
+
+
+def test_odd_hunk_headers_are_skipped() -> None:
+    text = "+++ b/a.py\n@@@ -1,2 -1,2 +1,3 @@@\n@@ -1 +1 @@\n"
+    assert parse_unified(text) == {"a.py": {1}}
+
+
+def test_fully_covered_changes_list_nothing() -> None:
+    changed = diff({"src/a.py": frozenset({1, 2})})
+    result = check_diff(cov(), changed, 90)
+    assert (result.status, result.actual, result.details) == (Status.PASS, 100.0, ())

@@ -157,3 +157,14 @@ def test_regressions_with_a_baseline_lacking_durations_fail() -> None:
     result = check_regressions({"a": 1.0}, None, 1.5, 0.1, given="old/gate.json")
     assert result.status is Status.FAIL
     assert "baseline old/gate.json has no test durations" in result.message
+
+
+def test_tests_outside_every_glob_without_max_test_are_not_judged() -> None:
+    budget = DurationsBudget(paths={"tests/unit/**": 0.5})
+    reports = [report("u.xml", case("tests/unit/a.py::t", 0.1), case("tests/e2e/b.py::t", 60))]
+    [result] = check_test_limits(reports, budget)
+    assert (result.id, result.status, result.actual) == (
+        "durations.paths:tests/unit/**",
+        Status.PASS,
+        0.1,
+    )

@@ -152,3 +152,7 @@ def test_gate_junit_reads_back_with_our_reader(tmp_path: Path) -> None:
     report = read_junit(path)
     assert (report.totals.tests, report.totals.failed) == (6, 1)
     assert [c.name for c in report.cases if c.failed] == ["coverage.total"]
+
+
+def test_string_values_are_shown_as_they_are() -> None:
+    assert text.value("coverage.total", "n/a") == "n/a"

@@ -29,6 +29,10 @@ class GitError(Exception):
     """Git could not answer; the message says what to do."""
 
 
+class GitMissing(GitError):
+    """No git executable at all."""
+
+
 @dataclass(frozen=True)
 class Diff:
     base: str  # the ref the user named or we found
@@ -40,7 +44,7 @@ def _git(root: Path, *args: str) -> str:
     try:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     except OSError as exc:
-        raise GitError(f"git cannot run ({exc.strerror}); install git") from None
+        raise GitMissing(f"git cannot run ({exc.strerror}); install git") from None
     if done.returncode != 0:
         raise GitError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
     return done.stdout
@@ -50,6 +54,8 @@ def resolve_base(root: Path, configured: str | None) -> tuple[str, str]:
     """(ref, merge-base commit) of HEAD and `configured` or the first of BASE_CANDIDATES."""
     try:
         _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    except GitMissing:
+        raise
     except GitError:
         raise GitError(
             f"{root} is not a git checkout with a commit; diff coverage needs git "
