@@ -318,3 +318,13 @@ def test_slow_tests_without_a_findable_def_get_no_line(
         "over the 1 s limit per test",
         "::error file=tests.gone::tests.gone::test_x took 3.00 s, over the 1 s limit per test",
     ]
+
+
+def test_durations_of_an_empty_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_junit(project / "reports", "unit", {})
+    config(project)
+    assert main(["durations"]) == 0
+    out = capsys.readouterr().out
+    assert "slowest" not in out
+    doc = json.loads((project / "reports" / "durations.json").read_text())
+    assert (doc["count"], doc["slowest"], doc["projection"]["seconds"]) == (0, [], 0.0)
