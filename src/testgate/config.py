@@ -132,10 +132,50 @@ def _boolean(key: str, value: Any) -> bool:
     return value
 
 
+# Check-id families a user can name in `informational` (the part before any ":").
+CHECK_IDS = (
+    "tests",
+    "tests.count",
+    "tests.skipped",
+    "tests.xfailed",
+    "coverage",
+    "coverage.total",
+    "coverage.branches",
+    "coverage.modules",
+    "coverage.zero",
+    "coverage.max_drop",
+    "coverage.diff",
+    "durations",
+    "durations.max_test",
+    "durations.paths",
+    "durations.max_session",
+    "durations.regression",
+    "flaky",
+)
+
+
 def _strings(key: str, value: Any) -> frozenset[str]:
+    """Check ids; one that names no check would be a budget silently left failing."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{key}: expected a list of check ids, got {value!r}")
-    return frozenset(value)
+    section = key.rpartition(".")[0].rpartition(".")[2]
+    ids = set()
+    for item in value:
+        check_id = item
+        if section in ("tests", "coverage", "durations", "flaky") and not item.startswith(section):
+            check_id = f"{section}.{item}"
+        family = check_id.partition(":")[0]
+        if family == "tests.failures":
+            raise ConfigError(
+                f"{key}: tests.failures cannot be informational: the gate never passes over "
+                "failing tests (deselect or fix them)"
+            )
+        if family not in CHECK_IDS and not family.startswith("flaky."):
+            close = difflib.get_close_matches(family, CHECK_IDS, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(CHECK_IDS)}"
+            raise ConfigError(f"{key}: {item!r} is not a check id{hint}")
+        ids.add(check_id)
+    return frozenset(ids)
 
 
 def _table_of(inner: Validator) -> Validator:
@@ -225,7 +265,13 @@ def _reject_unknown(where: str, table: Mapping[str, Any], valid: Any) -> None:
     for key in table:
         if key not in valid:
             close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+            home = [s for s, keys in SCHEMA.items() if s and key in keys and key != "informational"]
+            if home:
+                hint = f"; did you mean {key!r} under [tool.testgate.{home[0]}]?"
+            elif close:
+                hint = f"; did you mean {close[0]!r}?"
+            else:
+                hint = f"; valid keys: {', '.join(valid)}"
             raise ConfigError(f"{where}: unknown key {key!r}{hint}")
 
 
@@ -288,6 +334,8 @@ def load(root: Path | None = None, config_file: Path | None = None) -> Config:
         raw = tool["testgate"]
     elif config_file is not None and path.name != "pyproject.toml":
         raw = data
+    elif config_file is not None:
+        raise ConfigError(f"{path}: no [tool.testgate] table; check --config")
     else:
         return Config(root=root, source=None)
     if not isinstance(raw, dict):
