@@ -7,11 +7,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from testgate.errors import UsageError
 from testgate.history import store
 from testgate.history.queries import FileTotals, HistoryBaseline, baseline
 from testgate.history.record import record_flaky, record_run
+
+if TYPE_CHECKING:
+    from testgate.config import Config
+    from testgate.gate import Baseline
 
 PREFIX = "history:"
 
@@ -32,9 +37,28 @@ def load_baseline(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseli
         db.close()
 
 
+def gate_baseline(spec: str, config: Config) -> Baseline:
+    """`--baseline history:BRANCH` as the gate's `Baseline` (coverage per file, durations)."""
+    from testgate.checks.coverage import CoverageBaseline
+    from testgate.gate import Baseline
+
+    found = load_baseline(spec, config.history_path)
+    run = found.run
+    source = f"{spec} (run {run.id}, {(run.commit or 'no commit')[:10]}, {run.time})"
+    coverage = (
+        CoverageBaseline(
+            found.coverage, {p: (f.statements, f.missing) for p, f in found.files.items()}, source
+        )
+        if found.coverage is not None
+        else None
+    )
+    return Baseline(source, coverage, dict(found.durations) or None)
+
+
 __all__ = [
     "FileTotals",
     "HistoryBaseline",
+    "gate_baseline",
     "is_history_baseline",
     "load_baseline",
     "record_flaky",
