@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from testgate import history
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.checks import coverage as coverage_checks
 from testgate.checks import diff as diff_checks
@@ -25,7 +26,7 @@ from testgate.checks import inputs as input_checks
 from testgate.checks.coverage import CoverageBaseline
 from testgate.checks.inventory import check_inventory
 from testgate.config import Config
-from testgate.errors import InputError
+from testgate.errors import InputError, TestgateError
 from testgate.model import Case, CoverageData, JUnitReport
 from testgate.read.coverage import load_project_coverage
 from testgate.read.junit import read_junit
@@ -345,11 +346,14 @@ def evaluate(
     if base_path is not None and (needs_base or baseline is not None):
         path = Path(base_path)
         try:
-            base = load_baseline(path if path.is_absolute() else config.root / path, config)
+            if history.is_history_baseline(str(base_path)):
+                base = history.gate_baseline(str(base_path), config)
+            else:
+                base = load_baseline(path if path.is_absolute() else config.root / path, config)
             checks.append(
                 input_checks.check_input("inputs.baseline", None, f"baseline {base.source}")
             )
-        except InputError as exc:
+        except TestgateError as exc:  # a folder that isn't one, or history:BRANCH with no run
             checks.append(input_checks.check_input("inputs.baseline", exc.message, ""))
 
     line_of = _line_finder(config.root)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+import sqlite3
 import sys
 from typing import Any
 
@@ -12,6 +12,7 @@ from testgate.commands import _budget
 from testgate.config import Config
 from testgate.errors import TestgateError
 from testgate.gate import GateRun, evaluate
+from testgate.history import publish as history_publish
 from testgate.render import jsonreport, junitxml, markdown
 
 
@@ -40,48 +41,15 @@ def write_reports(run: GateRun, config: Config) -> None:
     _budget.append_summary(md)
 
 
-def _optional(module: str, name: str) -> Any:
+def publish(run: GateRun, config: Config) -> None:
+    """History, index.html and badges come after the verdict's own reports: a broken history
+    database warns, it never hides gate.json."""
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def extras(run: GateRun, config: Config) -> None:
-    """History, the HTML report and badges, when those parts of testgate are installed."""
-    record_run = _optional("testgate.history", "record_run")
-    write_html = _optional("testgate.render.html", "write_html_report")
-    write_badges = _optional("testgate.render.badges", "write_badges")
-    history = config.history_path
-    try:
-        if record_run is not None:
-            record_run(
-                history,
-                result=run.result,
-                reports=run.reports,
-                coverage=run.coverage,
-                root=config.root,
-                kind="gate",
-            )
-        if write_html is not None:
-            write_html(
-                config.reports_dir / "index.html",
-                result=run.result,
-                reports=run.reports,
-                coverage=run.coverage,
-                flaky=run.flaky,
-                history_db=history if history.exists() else None,
-            )
-        if write_badges is not None:
-            write_badges(
-                config.reports_dir / "badges",
-                result=run.result,
-                reports=run.reports,
-                coverage=run.coverage,
-                flaky=run.flaky,
-            )
-    except (TestgateError, OSError) as exc:
-        text = exc.message if isinstance(exc, TestgateError) else str(exc)
+        history_publish.publish(
+            config, result=run.result, reports=run.reports, coverage=run.coverage, flaky=run.flaky
+        )
+    except (TestgateError, OSError, sqlite3.Error) as exc:
+        text = exc.message if isinstance(exc, TestgateError) else f"{config.history_path}: {exc}"
         print(f"testgate: warning: {text}", file=sys.stderr)
 
 
@@ -90,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(config, baseline=args.baseline)
     write_reports(result, config)
     _budget.show(result.result)
-    extras(result, config)
+    publish(result, config)
     return _budget.exit_code(result.result)
