@@ -24,7 +24,8 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["unit", "integration", "coverage", "durations", "gate"]
 
 # testgate is the project under test here: the tool sessions install this checkout.
-register(Project(testgate=("-e", ".")), venv_backend=None)
+# It reads coverage data with coverage.py's API, in xdist workers and `testgate` subprocesses.
+register(Project(testgate=("-e", "."), uses_coverage_api=True), venv_backend=None)
 
 CORPUS = ROOT.parent / "shared" / "junit-corpus"
 

@@ -51,6 +51,10 @@ class Project:
     """Where reports go; None: `[tool.testgate] reports`, as the testgate CLI reads it."""
     workers: str = "auto"
     """pytest-xdist `-n` for the unit session (`auto`: one worker per core)."""
+    uses_coverage_api: bool = False
+    """The code under test creates coverage.Coverage objects itself (testgate does). coverage.py
+    stops auto-measuring any process that does, losing a whole xdist worker's data; True keeps
+    measuring them (COVERAGE_COVERAGE=1, coverage.py's switch for measuring itself)."""
     python: str | None = None
     """The interpreter of every session (None: the one nox runs with)."""
     reuse_venv: bool = True
@@ -165,7 +169,7 @@ def run_pytest(
         f"--junitxml={junit}",
         *xdist,
         *pytest_args,
-        env=_OUTER_COVERAGE,
+        env={**_OUTER_COVERAGE, "COVERAGE_COVERAGE": "1" if project.uses_coverage_api else None},
     )
     if xdist and len(list(data.parent.glob(f".coverage.{name}.*"))) < 2:
         # Only the controller wrote data: the workers ran unmeasured, the total would lie.
