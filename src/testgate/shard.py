@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import json
+import math
 import os
 import sqlite3
 import subprocess
@@ -74,14 +75,17 @@ def collect(root: Path, pytest_args: Sequence[str] = (), *, python: str | None =
         out = Path(tmp) / "ids.json"
         argv = [python or sys.executable, "-m", "pytest", "--collect-only", "-q"]
         argv += ["-p", "no:randomly", "-p", "testgate._shard_collect", *pytest_args]
-        done = subprocess.run(
-            argv,
-            cwd=root,
-            env={**os.environ, ENV: str(out)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=root,
+                env={**os.environ, ENV: str(out)},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise InputError(f"cannot run pytest with {argv[0]} ({exc.strerror})") from None
         if done.returncode == 5:
             raise InputError(f"{root}: pytest collected no tests (check testpaths and the args)")
         if done.returncode != 0 or not out.is_file():
@@ -217,7 +221,7 @@ def _refine(groups: list[list[str]], weights: Mapping[str, float], rounds: int) 
     (4/3 of optimal) shrinks to what single moves and swaps can reach.
     """
     for _ in range(rounds):
-        loads = [sum(weights[n] for n in g) for g in groups]
+        loads = [math.fsum(weights[n] for n in g) for g in groups]
         hi = max(range(len(groups)), key=lambda k: (loads[k], -k))
         lo = min(range(len(groups)), key=lambda k: (loads[k], k))
         gap = loads[hi] - loads[lo]
@@ -266,7 +270,7 @@ def split(node_ids: Sequence[str], splits: int, durations: Mapping[str, float]) 
             known=0,
             mean=None,
         )
-    mean = sum(known) / len(known)
+    mean = math.fsum(known) / len(known)  # exact: the same whatever the collection order
     weights = {n: durations.get(n, mean) for n in node_ids}
     groups = _lpt(weights, node_ids, splits)
     _refine(groups, weights, rounds=50 * splits)
@@ -275,7 +279,7 @@ def split(node_ids: Sequence[str], splits: int, durations: Mapping[str, float]) 
             Group(
                 k + 1,
                 tuple(sorted(g, key=position.__getitem__)),
-                sum(weights[n] for n in g),
+                math.fsum(weights[n] for n in g),
             )
             for k, g in enumerate(groups)
         ),

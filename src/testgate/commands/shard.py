@@ -93,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     ids = plan.groups[group - 1].node_ids
     if not ids:
-        print(
-            f"testgate shard: group {group} of {splits} is empty (only {plan.total} tests)",
-            file=sys.stderr,
+        # `pytest @FILE` on an empty file would run the whole suite, not nothing
+        raise UsageError(
+            f"group {group} of {splits} would be empty: only {plan.total} tests were collected;"
+            f" use --splits {plan.total} or fewer"
         )
     if args.manifest is not None:
         _atomic.write_json(args.manifest, shard.manifest(plan, group))
