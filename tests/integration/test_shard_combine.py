@@ -1,0 +1,200 @@
+"""Three shards on three 'machines' (separate checkouts) combine to exactly the unsharded run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from testgate.checks import Status
+from testgate.checks.shards import check_junit_dir
+from testgate.read.junit import read_junit
+
+PYPROJECT = """
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+pythonpath = ["src"]
+
+[tool.coverage.run]
+branch = true
+source = ["src/calc"]
+
+[tool.coverage.paths]
+source = ["src/calc", "*/src/calc"]
+"""
+CALC = """
+def sign(x):
+    if x > 0:
+        return 1
+    if x < 0:
+        return -1
+    return 0
+
+
+def kind(x):
+    if isinstance(x, bool):
+        return "bool"
+    elif isinstance(x, int):
+        return "int"
+    elif isinstance(x, float):
+        return "float"
+    return "other"
+
+
+def never_called(x):
+    return x * 2
+"""
+TESTS = {
+    "tests/test_sign.py": """
+import pytest
+from calc import sign
+
+@pytest.mark.parametrize("x, expected", [(3, 1), (-2, -1)])
+def test_sign(x, expected):
+    assert sign(x) == expected
+
+def test_zero_is_wrong_on_purpose():
+    assert sign(0) == 1
+
+@pytest.mark.skip(reason="not today")
+def test_skipped():
+    pass
+""",
+    "tests/test_kind.py": """
+import pytest
+from calc import kind
+
+class TestKind:
+    def test_int(self):
+        assert kind(1) == "int"
+
+    def test_bool(self):
+        assert kind(True) == "bool"
+
+@pytest.mark.xfail(reason="floats are not handled yet", strict=True)
+def test_float_xfail():
+    assert kind(1.5) == "other"
+
+def test_error_in_setup(missing_fixture):
+    pass
+""",
+}
+
+
+def _checkout(where: Path) -> Path:
+    (where / "src" / "calc").mkdir(parents=True)
+    (where / "pyproject.toml").write_text(PYPROJECT)
+    (where / "src" / "calc" / "__init__.py").write_text(CALC)
+    for name, text in TESTS.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_text(text)
+    return where
+
+
+def _run(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *argv], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def _test_run(checkout: Path, name: str, *pytest_args: str) -> int:
+    """What one CI job does: pytest under coverage, JUnit and a parallel data file."""
+    done = _run(
+        checkout,
+        "coverage",
+        "run",
+        "--parallel-mode",
+        "--data-file=reports/coverage/.coverage",
+        "-m",
+        "pytest",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml=reports/junit/{name}.xml",
+        *pytest_args,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return done.returncode
+
+
+def _combined_percent(gate_checkout: Path, reports: Path) -> float:
+    data = sorted((reports / "coverage").glob(".coverage.*"))
+    assert data
+    combined = reports / "coverage" / ".coverage"
+    done = _run(
+        gate_checkout, "coverage", "combine", "--keep", f"--data-file={combined}", *map(str, data)
+    )
+    assert done.returncode == 0, done.stderr
+    out = reports / "coverage.json"
+    done = _run(gate_checkout, "coverage", "json", f"--data-file={combined}", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert list(report["files"]) == ["src/calc/__init__.py"]  # remapped across checkouts
+    return float(report["totals"]["percent_covered"])
+
+
+def _outcomes(junit_dir: Path, root: Path) -> list[tuple[str, str]]:
+    return sorted(
+        (case.node_id, case.outcome.value)
+        for path in sorted(junit_dir.glob("*.xml"))
+        for case in read_junit(path, root=root).cases
+    )
+
+
+def test_three_shards_on_three_machines_equal_one_unsharded_run(tmp_path: Path) -> None:
+    single = _checkout(tmp_path / "single" / "project")
+    assert _test_run(single, "unit") == 1  # the suite has a failing test
+    previous = single / "reports" / "junit" / "unit.xml"
+
+    collected = tmp_path / "gate" / "reports"  # the artifacts downloaded into one folder
+    groups, codes = [], []
+    for k in (1, 2, 3):
+        machine = _checkout(tmp_path / f"machine-{k}" / "build" / "checkout")
+        shutil.copy(previous, machine / "previous.xml")  # last run's durations, as an artifact
+        done = _run(
+            machine,
+            "testgate",
+            "shard",
+            "--splits",
+            "3",
+            "--group",
+            str(k),
+            "--durations",
+            "previous.xml",
+            "--output",
+            "shard.txt",
+            "--manifest",
+            f"reports/junit/unit-{k}.json",
+        )
+        assert done.returncode == 0, done.stderr
+        groups.append((machine / "shard.txt").read_text().splitlines())
+        codes.append(_test_run(machine, f"unit-{k}", "@shard.txt"))
+        shutil.copytree(machine / "reports", collected, dirs_exist_ok=True)
+
+    every = [n for g in groups for n in g]
+    assert len(every) == len(set(every)) == 8
+    assert all(groups)
+    assert max(codes) == 1  # the failing test failed the job of its shard
+
+    gate_checkout = _checkout(tmp_path / "gate" / "elsewhere")
+    sharded = _outcomes(collected / "junit", gate_checkout)
+    unsharded = _outcomes(single / "reports" / "junit", single)
+    assert sharded == unsharded
+    assert sorted(n for n, _ in sharded) == sorted(every)
+    assert {o for _, o in sharded} == {"passed", "failed", "error", "skipped", "xfailed"}
+
+    single_percent = _combined_percent(single, single / "reports")
+    assert 0 < single_percent < 100
+    assert _combined_percent(gate_checkout, collected) == single_percent
+
+    check = check_junit_dir(collected / "junit")
+    assert check is not None
+    assert (check.status, check.message) == (Status.PASS, "all 3 'unit' shards reported")
+    (collected / "junit" / "unit-2.xml").unlink()  # a CI job whose artifact never arrived
+    lost = check_junit_dir(collected / "junit")
+    assert lost is not None
+    assert lost.status is Status.FAIL
+    assert lost.message == "1 of 3 'unit' shards missing: unit-2.xml"
