@@ -8,6 +8,7 @@ collected node ids, the recorded durations and N.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
 import json
 import math
@@ -58,6 +59,16 @@ class Plan:
     @property
     def total(self) -> int:
         return sum(len(g.node_ids) for g in self.groups)
+
+    @property
+    def digest(self) -> str:
+        """Names the whole partition: shards that agree on it ran each test exactly once."""
+        h = hashlib.sha256()
+        for g in self.groups:
+            h.update(f"{g.index}\n".encode())
+            for node in sorted(g.node_ids):
+                h.update(f"{node}\n".encode())
+        return h.hexdigest()
 
     @property
     def imbalance(self) -> float:
@@ -320,5 +331,6 @@ def manifest(plan: Plan, group: int, *, session: str = "unit") -> dict[str, obje
         "group": group,
         "splits": len(plan.groups),
         "tests": len(g.node_ids),
+        "plan": plan.digest,
         "expected_seconds": round(g.seconds, 3) if plan.balanced else None,
     }

@@ -83,6 +83,7 @@ def test_manifests_in_the_junit_folder_give_the_count(tmp_path: Path) -> None:
         (junit / f"unit-{k}.xml").write_text("<testsuite/>")
         (junit / f"unit-{k}.json").write_text(json.dumps({"splits": 3, "group": k}))
     (junit / "unit-3.json").write_text("{truncated")
+    (junit / "unit-4.json").write_text("[]")
     (junit / "other-1.json").write_text(json.dumps({"splits": True}))
     (junit / "gate.json").write_text("{}")
     assert recorded_splits(junit) == {"unit": {3}}
@@ -90,3 +91,19 @@ def test_manifests_in_the_junit_folder_give_the_count(tmp_path: Path) -> None:
     assert result is not None
     assert result.message == "1 of 3 'unit' shards missing: unit-3.xml"
     assert check_junit_dir(tmp_path / "absent") is None
+
+
+def test_shards_split_differently_fail(tmp_path: Path) -> None:
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    for k, digest in ((1, "aaa"), (2, "bbb")):
+        (junit / f"unit-{k}.xml").write_text("<testsuite/>")
+        (junit / f"unit-{k}.json").write_text(json.dumps({"splits": 2, "plan": digest}))
+    result = check_junit_dir(junit)
+    assert result is not None
+    assert result.status is Status.FAIL
+    assert "split differently" in result.message
+    (junit / "unit-2.json").write_text(json.dumps({"splits": 2, "plan": "aaa"}))
+    same = check_junit_dir(junit)
+    assert same is not None
+    assert same.status is Status.PASS

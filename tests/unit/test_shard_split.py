@@ -130,6 +130,8 @@ def test_manifest_records_the_split_count() -> None:
     assert note["splits"] == 3
     assert note["group"] == 2
     assert note["tests"] == len(plan.groups[1].node_ids)
+    assert note["plan"] == plan.digest == shard.split(IDS[::-1], 3, dict.fromkeys(IDS, 0.5)).digest
+    assert plan.digest != shard.split(IDS, 3, {}).digest
     assert note["expected_seconds"] == pytest.approx(plan.groups[1].seconds)
     assert shard.manifest(shard.split(IDS, 3, {}), 1)["expected_seconds"] is None
 

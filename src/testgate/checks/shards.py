@@ -28,11 +28,13 @@ def check_shards(
     *,
     splits: Mapping[str, Iterable[int]] | None = None,
     expected: Mapping[str, int] | None = None,
+    plans: Mapping[str, Iterable[str]] | None = None,
 ) -> CheckResult | None:
     """Judge the file names of a junit folder; None when nothing in it is sharded.
 
     `splits`: per session, the split counts the shard manifests recorded (see
-    `recorded_splits`); `expected`: per session, a count the configuration insists on.
+    `recorded_splits`); `expected`: per session, a count the configuration insists on;
+    `plans`: per session, the partition digests the manifests recorded (`recorded_plans`).
     """
     present: dict[str, set[int]] = defaultdict(set)
     plain: set[str] = set()
@@ -69,6 +71,12 @@ def check_shards(
             )
             continue
         (n,) = counts
+        digests = set((plans or {}).get(session, ()))
+        if len(digests) > 1:
+            problems.append(
+                f"the '{session}' shards were split differently (other durations or code on some"
+                " machines): tests may have run twice or not at all"
+            )
         missing = sorted(set(range(1, n + 1)) - have)
         extra = sorted(have - set(range(1, n + 1)))
         if missing:
@@ -80,7 +88,7 @@ def check_shards(
             )
         if session in plain:
             problems.append(f"both {session}.xml and {session}-K.xml shards: one of them is stale")
-        if not (missing or extra or session in plain):
+        if not (missing or extra or session in plain or len(digests) > 1):
             fine.append(f"all {n} '{session}' shards reported")
 
     if problems:
@@ -102,6 +110,21 @@ def check_shards(
     )
 
 
+def _manifests(junit_dir: Path) -> list[tuple[str, dict[str, object]]]:
+    out = []
+    for path in sorted(junit_dir.glob("*-*.json")):
+        m = _SHARD.match(path.name)
+        if not m:
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            out.append((m["session"], data))
+    return out
+
+
 def recorded_splits(junit_dir: Path) -> dict[str, set[int]]:
     """Split counts the `S-K.json` manifests in `junit_dir` record, per session.
 
@@ -109,17 +132,20 @@ def recorded_splits(junit_dir: Path) -> dict[str, set[int]]:
     check fails rather than trusting fewer files.
     """
     out: dict[str, set[int]] = defaultdict(set)
-    for path in sorted(junit_dir.glob("*-*.json")):
-        m = _SHARD.match(path.name)
-        if not m:
-            continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            n = data["splits"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
+    for session, data in _manifests(junit_dir):
+        n = data.get("splits")
         if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
-            out[m["session"]].add(n)
+            out[session].add(n)
+    return dict(out)
+
+
+def recorded_plans(junit_dir: Path) -> dict[str, set[str]]:
+    """The partition digests the manifests record, per session."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for session, data in _manifests(junit_dir):
+        digest = data.get("plan")
+        if isinstance(digest, str):
+            out[session].add(digest)
     return dict(out)
 
 
@@ -130,4 +156,9 @@ def check_junit_dir(
     if not junit_dir.is_dir():
         return None
     names = [p.name for p in junit_dir.iterdir()]
-    return check_shards(names, splits=recorded_splits(junit_dir), expected=expected)
+    return check_shards(
+        names,
+        splits=recorded_splits(junit_dir),
+        expected=expected,
+        plans=recorded_plans(junit_dir),
+    )
