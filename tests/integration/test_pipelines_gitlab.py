@@ -37,7 +37,7 @@ min_count = 8
 [tool.testgate.coverage]
 fail_under = 60
 """
-CALC = '''
+CALC = """
 def sign(x):
     if x > 0:
         return 1
@@ -48,7 +48,7 @@ def sign(x):
 
 def unused(x):
     return x
-'''
+"""
 UNIT = """
 import time
 import pytest
@@ -127,7 +127,7 @@ def test_the_gitlab_pipeline_runs_three_shards_and_gates_them(tmp_path: Path) ->
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-6000:]
     for job in ("unit: [1/3]", "unit: [2/3]", "unit: [3/3]", "integration", "coverage", "gate"):
-        assert any(line.split() [:1] == ["PASS"] and job in line for line in log.splitlines()), (
+        assert any(line.split()[:1] == ["PASS"] and job in line for line in log.splitlines()), (
             job,
             log[-3000:],
         )

@@ -43,7 +43,8 @@ def test_pipeline_matches_its_schema(schema: str, path: Path) -> None:
 def test_the_schemas_reject_a_broken_pipeline(tmp_path: Path) -> None:
     broken = tmp_path / "ci.yml"
     broken.write_text(GITHUB.read_text().replace("runs-on:", "runs_on:", 1))
-    done = _run(_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(broken))
+    schema = ("--builtin-schema", "vendor.github-workflows")
+    done = _run(_tool("check-jsonschema"), *schema, str(broken))
     assert done.returncode == 1
 
 
@@ -59,7 +60,7 @@ def test_zizmor_would_catch_template_injection(tmp_path: Path) -> None:
     bad = workflows / "ci.yml"
     bad.write_text(
         GITHUB.read_text().replace(
-            'run: python -m pip install nox uv\n',
+            "run: python -m pip install nox uv\n",
             'run: echo "${{ github.event.pull_request.title }}"\n',
             1,
         )
