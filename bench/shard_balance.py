@@ -22,14 +22,14 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import compare  # noqa: E402 - the bench scripts share bench/_common.py
+from _common import compare
 
-from testgate.shard import split  # noqa: E402
+from testgate.shard import split
 
 try:
     from pytest_split.algorithms import Algorithms
 except ImportError:  # pragma: no cover - a bench prerequisite, named in the docstring
-    raise SystemExit("bench/shard_balance.py needs pytest-split: uv pip install pytest-split")
+    raise SystemExit("bench/shard_balance.py needs pytest-split: uv pip install pytest-split") from None
 
 TESTS = 2000
 MODULES = 100
@@ -43,7 +43,7 @@ class Item(NamedTuple):
 
 
 def suite(kind: str, seed: int, tests: int = TESTS) -> dict[str, float]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible suite, not a secret
     per_module = max(tests // MODULES, 1)
     out: dict[str, float] = {}
     for m in range(min(MODULES, tests)):
@@ -58,7 +58,7 @@ def suite(kind: str, seed: int, tests: int = TESTS) -> dict[str, float]:
 
 
 def last_run(true: Mapping[str, float], seed: int) -> dict[str, float]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible noise, not a secret
     ids = sorted(true)
     new = set(rng.sample(ids, len(ids) // 20))
     return {n: true[n] * rng.uniform(0.75, 1.25) for n in ids if n not in new}
