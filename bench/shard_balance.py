@@ -29,7 +29,7 @@ from testgate.shard import split
 try:
     from pytest_split.algorithms import Algorithms
 except ImportError:  # pragma: no cover - a bench prerequisite, named in the docstring
-    raise SystemExit("bench/shard_balance.py needs pytest-split: uv pip install pytest-split") from None
+    raise SystemExit("needs pytest-split: uv pip install --group bench") from None
 
 TESTS = 2000
 MODULES = 100
