@@ -97,42 +97,37 @@ def _project(root: Path) -> Path:
     return root
 
 
-@pytest.mark.slow
-def test_the_gitlab_pipeline_runs_three_shards_and_gates_them(tmp_path: Path) -> None:
-    gcl = _tool("gitlab-ci-local")
-    _tool("rsync")
-    root = _project(tmp_path / "calc")
+def _pipeline(root: Path, home: Path) -> str:
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(tmp_path / "home"),
+        "HOME": str(home),
     }
+    argv = [_tool("gitlab-ci-local"), "--shell-executor-no-image", "--shell-isolation"]
+    argv += ["--no-artifacts-to-source", "--variable", "INSTALL=", "--concurrency", "2"]
     done = subprocess.run(
-        [
-            gcl,
-            "--shell-executor-no-image",
-            "--shell-isolation",
-            "--variable",
-            "INSTALL=",
-            "--concurrency",
-            "2",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+        argv, cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-6000:]
-    for job in ("unit: [1/3]", "unit: [2/3]", "unit: [3/3]", "integration", "coverage", "gate"):
-        assert any(line.split()[:1] == ["PASS"] and job in line for line in log.splitlines()), (
-            job,
-            log[-3000:],
-        )
+    passed = {ln.split(None, 1)[1].strip() for ln in log.splitlines() if ln.startswith(" PASS ")}
+    for job in ("unit: [1/3]", "unit: [2/3]", "unit: [3/3]", "integration"):
+        assert job in passed, log[-4000:]
+    return log
 
-    reports = root / "reports"  # the artifacts, copied back into the project
+
+@pytest.mark.slow
+def test_the_gitlab_pipeline_runs_three_shards_and_gates_them(tmp_path: Path) -> None:
+    _tool("rsync")
+    root = _project(tmp_path / "calc")
+    first = _pipeline(root, tmp_path / "home")
+    assert first.count("splitting them into equal counts") == 3  # nothing recorded yet
+    # the second pipeline splits by the durations the first one cached
+    second = _pipeline(root, tmp_path / "home")
+    assert "equal counts" not in second
+    assert "imported cache 'testgate-durations'" in second
+
+    artifacts = root / ".gitlab-ci-local" / "artifacts"
+    reports = next(artifacts.glob("gate*")) / "reports"
     junit = reports / "junit"
     assert sorted(p.name for p in junit.glob("*.xml")) == [
         "integration.xml",
@@ -142,15 +137,19 @@ def test_the_gitlab_pipeline_runs_three_shards_and_gates_them(tmp_path: Path) ->
     ]
     ids = [c.node_id for p in sorted(junit.glob("unit-*.xml")) for c in read_junit(p).cases]
     assert len(ids) == len(set(ids)) == 7  # every unit test ran exactly once
+    manifests = [json.loads(p.read_text()) for p in sorted(junit.glob("unit-*.json"))]
+    assert all(m["expected_seconds"] is not None for m in manifests)
     shards = check_junit_dir(junit)
     assert shards is not None
     assert shards.status is Status.PASS
 
+    assert " PASS  coverage" in second, second[-3000:]
     coverage = json.loads((reports / "coverage.json").read_text())
     assert list(coverage["files"]) == ["src/calc/__init__.py"]  # three build folders, one path
     assert coverage["totals"]["missing_lines"] == 1  # only unused() is never run
     assert (reports / "coverage.xml").read_text().lstrip().startswith("<?xml")
 
+    assert " PASS  gate" in second, second[-3000:]
     gate = json.loads((reports / "gate.json").read_text())
     assert gate["passed"] is True, gate["checks"]
     assert (reports / "gate-junit.xml").is_file()
