@@ -86,6 +86,7 @@ def test_manifests_in_the_junit_folder_give_the_count(tmp_path: Path) -> None:
     (junit / "unit-4.json").write_text("[]")
     (junit / "other-1.json").write_text(json.dumps({"splits": True}))
     (junit / "gate.json").write_text("{}")
+    (junit / "unit-notes.json").write_text(json.dumps({"splits": 9}))
     assert recorded_splits(junit) == {"unit": {3}}
     result = check_junit_dir(junit)
     assert result is not None

@@ -91,6 +91,13 @@ def test_refinement_beats_plain_lpt_on_its_worst_case() -> None:
     assert plan.imbalance == 1.0
 
 
+def test_refinement_moves_a_test_when_no_swap_helps_and_stops_after_its_rounds() -> None:
+    weights = {"a": 5.0, "b": 1.0, "c": 1.0}
+    groups = [["a", "b"], ["c"]]
+    shard._refine(groups, weights, rounds=1)
+    assert groups == [["a"], ["c", "b"]]
+
+
 def test_no_durations_means_equal_contiguous_counts() -> None:
     plan = shard.split(IDS[:10], 3, {"other.py::x": 5.0})
     assert not plan.balanced

@@ -64,9 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.manifest is not None and group is None:
         raise UsageError("--manifest needs --group K")
     root = Path.cwd()
-    pytest_args = list(args.pytest_args)
-    if pytest_args[:1] == ["--"]:
-        pytest_args = pytest_args[1:]
+    pytest_args = list(args.pytest_args)  # argparse has taken the "--" away
 
     if args.durations:
         sources = list(args.durations)
