@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from testgate.checks import Status
 from testgate.checks.shards import check_junit_dir
+from testgate.read.coverage import combine_data_files, read_coverage
 from testgate.read.junit import read_junit
 
 PYPROJECT = """
@@ -20,10 +23,7 @@ pythonpath = ["src"]
 [tool.coverage.run]
 branch = true
 source = ["src/calc"]
-
-[tool.coverage.paths]
-source = ["src/calc", "*/src/calc"]
-"""
+"""  # no [paths]: testgate remaps the other checkouts' paths by itself
 CALC = """
 def sign(x):
     if x > 0:
@@ -120,20 +120,26 @@ def _test_run(checkout: Path, name: str, *pytest_args: str) -> int:
     return done.returncode
 
 
-def _combined_percent(gate_checkout: Path, reports: Path) -> float:
+def _coverage_py_percent(checkout: Path) -> float:
+    """The unsharded run's total as plain coverage.py reports it: the reference."""
+    data = sorted((checkout / "reports" / "coverage").glob(".coverage.*"))
+    combined = checkout / "reports" / ".coverage"
+    argv = ["coverage", "combine", "--keep", f"--data-file={combined}", *map(str, data)]
+    done = _run(checkout, *argv)
+    assert done.returncode == 0, done.stderr
+    out = checkout / "reports" / "coverage.json"
+    done = _run(checkout, "coverage", "json", f"--data-file={combined}", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    return float(json.loads(out.read_text())["totals"]["percent_covered"])
+
+
+def _testgate_percent(gate_checkout: Path, reports: Path) -> float:
     data = sorted((reports / "coverage").glob(".coverage.*"))
     assert data
-    combined = reports / "coverage" / ".coverage"
-    done = _run(
-        gate_checkout, "coverage", "combine", "--keep", f"--data-file={combined}", *map(str, data)
-    )
-    assert done.returncode == 0, done.stderr
-    out = reports / "coverage.json"
-    done = _run(gate_checkout, "coverage", "json", f"--data-file={combined}", "-o", str(out))
-    assert done.returncode == 0, done.stderr
-    report = json.loads(out.read_text())
-    assert list(report["files"]) == ["src/calc/__init__.py"]  # remapped across checkouts
-    return float(report["totals"]["percent_covered"])
+    out = combine_data_files(data, root=gate_checkout, out=reports / "combined.coverage")
+    coverage = read_coverage(out, root=gate_checkout)
+    assert list(coverage.files) == ["src/calc/__init__.py"]  # remapped across checkouts
+    return coverage.totals.percent
 
 
 def _outcomes(junit_dir: Path, root: Path) -> list[tuple[str, str]]:
@@ -186,9 +192,10 @@ def test_three_shards_on_three_machines_equal_one_unsharded_run(tmp_path: Path) 
     assert sorted(n for n, _ in sharded) == sorted(every)
     assert {o for _, o in sharded} == {"passed", "failed", "error", "skipped", "xfailed"}
 
-    single_percent = _combined_percent(single, single / "reports")
+    single_percent = _coverage_py_percent(single)
     assert 0 < single_percent < 100
-    assert _combined_percent(gate_checkout, collected) == single_percent
+    assert _testgate_percent(single, single / "reports") == pytest.approx(single_percent)
+    assert _testgate_percent(gate_checkout, collected) == pytest.approx(single_percent)
 
     check = check_junit_dir(collected / "junit")
     assert check is not None
