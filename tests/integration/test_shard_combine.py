@@ -200,8 +200,26 @@ def test_three_shards_on_three_machines_equal_one_unsharded_run(tmp_path: Path) 
     check = check_junit_dir(collected / "junit")
     assert check is not None
     assert (check.status, check.message) == (Status.PASS, "all 3 'unit' shards reported")
+    assert _gate_check(gate_checkout, collected, "inputs.shards", exit_code=1) == {
+        "status": "pass",
+        "message": "all 3 'unit' shards reported",
+    }
     (collected / "junit" / "unit-2.xml").unlink()  # a CI job whose artifact never arrived
     lost = check_junit_dir(collected / "junit")
     assert lost is not None
     assert lost.status is Status.FAIL
     assert lost.message == "1 of 3 'unit' shards missing: unit-2.xml"
+    # a failed inputs check is an input error: exit 2, whatever the tests did
+    assert _gate_check(gate_checkout, collected, "inputs.shards", exit_code=2) == {
+        "status": "fail",
+        "message": "1 of 3 'unit' shards missing: unit-2.xml",
+    }
+
+
+def _gate_check(checkout: Path, reports: Path, check_id: str, *, exit_code: int) -> dict[str, str]:
+    """`testgate gate` on the collected reports (this suite has a failing test: never 0)."""
+    done = _run(checkout, "testgate", "gate", "--reports", str(reports))
+    assert done.returncode == exit_code, done.stdout + done.stderr
+    gate = json.loads((reports / "gate.json").read_text())
+    (check,) = [c for c in gate["checks"] if c["id"] == check_id]
+    return {"status": check["status"], "message": check["message"]}
