@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -143,8 +144,10 @@ def test_the_gitlab_pipeline_runs_three_shards_and_gates_them(tmp_path: Path) ->
     assert shards is not None
     assert shards.status is Status.PASS
 
-    assert " PASS  coverage" in second, second[-3000:]
+    shown = re.search(r"^ PASS  coverage +(\d+(?:\.\d+)?)% coverage$", second, re.MULTILINE)
+    assert shown, second[-3000:]  # the job's `coverage:` regex found testgate's total
     coverage = json.loads((reports / "coverage.json").read_text())
+    assert float(shown[1]) == float(coverage["totals"]["percent_covered_display"])
     assert list(coverage["files"]) == ["src/calc/__init__.py"]  # three build folders, one path
     assert coverage["totals"]["missing_lines"] == 1  # only unused() is never run
     assert (reports / "coverage.xml").read_text().lstrip().startswith("<?xml")
