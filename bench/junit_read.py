@@ -20,13 +20,14 @@ from pathlib import Path
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import compare  # noqa: E402 - bench scripts run as files, next to _common
+from _common import compare
 
-from testgate.read.junit import read_junit  # noqa: E402
+from testgate.read.junit import read_junit
 
 OUT = Path(__file__).resolve().parent / "out"
 TRACEBACK = "".join(
-    f"    def helper_{i}(x):\n&gt;       assert x == {i}, 'value &lt; expected'\nE       AssertionError\n"
+    f"    def helper_{i}(x):\n&gt;       assert x == {i}, 'value &lt; expected'\n"
+    "E       AssertionError\n"
     for i in range(12)
 )
 
@@ -49,7 +50,9 @@ def generate(path: Path, cases: int) -> None:
                 f"</failure><system-out>captured stdout line {i}\n</system-out></testcase>"
             )
         elif i % 50 == 2:
-            out.append(f'{head}><skipped type="pytest.skip" message="needs network">x</skipped></testcase>')
+            out.append(
+                f'{head}><skipped type="pytest.skip" message="needs network">x</skipped></testcase>'
+            )
         elif i % 100 == 3:
             out.append(f'{head}><skipped type="pytest.xfail" message="known bug" /></testcase>')
         else:

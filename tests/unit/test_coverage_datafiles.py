@@ -188,6 +188,8 @@ def test_the_projects_own_paths_setting_applies_first(project: Path, tmp_path: P
     a = write_data(tmp_path / ".coverage.a", {"/weird/layout/pkg/m.py": M_ARCS}, arcs=True)
     out = combine_data_files([a], root=project, out=tmp_path / ".coverage")
     assert list(read_coverage(out, root=project).files) == ["src/pkg/m.py"]
+    # `coverage report` applies [paths] to uncombined data too, and so do we.
+    assert list(read_coverage(a, root=project).files) == ["src/pkg/m.py"]
 
 
 def test_unmappable_and_ambiguous_paths_are_left_and_said(

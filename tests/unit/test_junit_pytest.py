@@ -65,6 +65,7 @@ class TestGroup:
 def test_parse():
     pass
 """,
+    "tests/c/test_broken.py": "import no_such_module_anywhere\n",
 }
 
 
@@ -87,7 +88,12 @@ def project(pytester: pytest.Pytester) -> Path:
 def _run(pytester: pytest.Pytester, family: str, *args: str) -> tuple[Path, dict[str, int]]:
     xml = pytester.path / f"{family}.xml"
     result = pytester.runpytest(
-        "--import-mode=importlib", f"--junitxml={xml}", "-o", f"junit_family={family}", *args
+        "--import-mode=importlib",
+        "--continue-on-collection-errors",
+        f"--junitxml={xml}",
+        "-o",
+        f"junit_family={family}",
+        *args,
     )
     return xml, result.parseoutcomes()
 
@@ -124,6 +130,7 @@ def test_totals_and_node_ids_match_pytest(
     assert ids["tests/a/test_util.py::test_xpass_strict"] is Outcome.FAILED
     assert ids["tests/a/test_util.py::test_skip"] is Outcome.SKIPPED
     assert ids["tests/a/test_util.py::test_setup_error"] is Outcome.ERROR
+    assert ids["tests/c/test_broken.py"] is Outcome.ERROR  # a collection error: the module
     teardown = [c for c in report.cases if c.name == "test_fails_then_teardown_error"]
     assert [c.outcome for c in teardown] == [Outcome.FAILED, Outcome.ERROR]
     assert all(c.repetition is None for c in report.cases)
@@ -145,12 +152,3 @@ def test_pytest_repeat_suffixes_become_repetitions(
     teardown = [c for c in report.cases if c.name == "test_fails_then_teardown_error"]
     assert len(teardown) == 6
     assert {c.repetition for c in teardown} == {1, 2, 3}
-
-
-def test_collection_error_is_an_errored_module(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
-    pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
-    xml, summary = _run(pytester, "xunit2")
-    report = read_junit(xml, root=pytester.path)
-    _against_summary(report.totals.as_dict(), summary)
-    assert [(c.node_id, c.outcome) for c in report.cases] == [("test_broken.py", Outcome.ERROR)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,9 @@ def test_suite_level_failure_before_and_after_cases(tmp_path: Path) -> None:
         ("S", Outcome.FAILED, "before"),
         ("a", Outcome.PASSED, None),
     ]
-    path = _write(tmp_path, '<testsuites><testsuite><testcase name="a"/><error/></testsuite></testsuites>')
+    path = _write(
+        tmp_path, '<testsuites><testsuite><testcase name="a"/><error/></testsuite></testsuites>'
+    )
     assert [(c.name, c.outcome) for c in read_junit(path).cases] == [
         ("a", Outcome.PASSED),
         ("<testsuite>", Outcome.ERROR),
@@ -188,8 +191,19 @@ def test_times_decimal_commas_negative_and_junk() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [(None, 0.0), ("", 0.0), ("1.5", 1.5), ("1,5", 1.5), ("1,234.5", 1234.5), ("-2", 0.0),
-     ("inf", 0.0), ("nan", 0.0), ("x", 0.0), (" 3 ", 3.0), ("4s", 4.0)],
+    [
+        (None, 0.0),
+        ("", 0.0),
+        ("1.5", 1.5),
+        ("1,5", 1.5),
+        ("1,234.5", 1234.5),
+        ("-2", 0.0),
+        ("inf", 0.0),
+        ("nan", 0.0),
+        ("x", 0.0),
+        (" 3 ", 3.0),
+        ("4s", 4.0),
+    ],
 )
 def test_parse_seconds(value: str | None, seconds: float) -> None:
     assert parse_seconds(value) == seconds
@@ -232,7 +246,9 @@ def test_node_ids_from_classnames_and_files(tmp_path: Path) -> None:
     assert node_id("tests.test_a.TestC", "test_d", None, None) == "tests/test_a.py::TestC::test_d"
     assert node_id("tests.a_test", "test_d", None, tmp_path) == "tests/a_test.py::test_d"
     assert node_id("com.acme.Thing", "works", None, tmp_path) == "com.acme.Thing::works"
-    assert node_id("tests.test_a.TestC", "t", "tests/test_a.py", None) == "tests/test_a.py::TestC::t"
+    assert (
+        node_id("tests.test_a.TestC", "t", "tests/test_a.py", None) == "tests/test_a.py::TestC::t"
+    )
     assert node_id("tests.test_a", "t", "tests/test_a.py", None) == "tests/test_a.py::t"
     assert node_id(None, "t", "tests/test_a.py", None) == "tests/test_a.py::t"
     assert node_id("other.place", "t", "tests/test_a.py", None) == "other.place::t"
@@ -284,7 +300,9 @@ def test_undecodable_utf8_names_line_and_column(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("data", [b"", b"  \n\t\n"])
 def test_empty_files_are_refused(tmp_path: Path, data: bytes) -> None:
-    assert _refusal(_write(tmp_path, data)) == "empty file (did the test run crash before writing it?)"
+    assert (
+        _refusal(_write(tmp_path, data)) == "empty file (did the test run crash before writing it?)"
+    )
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
@@ -296,11 +314,15 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     ("data", "root"),
     [
         ('<?xml version="1.0"?><test-run id="2"><test-suite/></test-run>', "test-run"),
-        ("<TestRun xmlns='http://microsoft.com/schemas/VisualStudio/TeamTest/2010'/>",
-         'TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010"'),
+        (
+            "<TestRun xmlns='http://microsoft.com/schemas/VisualStudio/TeamTest/2010'/>",
+            'TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010"',
+        ),
         ("<assemblies><assembly/></assemblies>", "assemblies"),
-        ('<testsuites xmlns="http://check.sourceforge.net/ns"><suite/></testsuites>',
-         'testsuites xmlns="http://check.sourceforge.net/ns"'),
+        (
+            '<testsuites xmlns="http://check.sourceforge.net/ns"><suite/></testsuites>',
+            'testsuites xmlns="http://check.sourceforge.net/ns"',
+        ),
         ("<testcase name='lonely'/>", "testcase"),
     ],
 )
@@ -359,11 +381,11 @@ def test_truncated_before_the_root_has_nothing_to_salvage(tmp_path: Path) -> Non
 
 
 def test_truncated_inside_a_big_file_salvages_complete_cases(tmp_path: Path) -> None:
-    cases = "".join(f'<testcase classname="t" name="c{i}" time="0.1"/>' for i in range(20_000))
+    cases = "".join(f'<testcase classname="t" name="c{i}" time="0.1"/>' for i in range(3_000))
     path = _write(tmp_path, f'<testsuites time="9"><testsuite name="s">{cases}<testcase name="half')
     report = read_junit(path, salvage=True)
     assert report.salvaged
-    assert len(report.cases) == 20_000
+    assert len(report.cases) == 3_000
     assert report.time == 9.0
 
 
@@ -394,18 +416,25 @@ def test_external_entities_are_never_read(tmp_path: Path) -> None:
 
 
 def test_plain_doctype_is_refused_too(tmp_path: Path) -> None:
-    path = _write(tmp_path, '<!DOCTYPE testsuite SYSTEM "http://example.invalid/junit.dtd"><testsuite/>')
+    path = _write(
+        tmp_path, '<!DOCTYPE testsuite SYSTEM "http://example.invalid/junit.dtd"><testsuite/>'
+    )
     assert _refusal(path).startswith("declares a DOCTYPE before its root element")
 
 
 def test_doctype_hidden_behind_a_long_prolog_is_still_refused(tmp_path: Path) -> None:
     comment = "<!--" + "x" * 70_000 + "-->"
-    path = _write(tmp_path, f'{comment}<!DOCTYPE testsuite><testsuite><testcase name="a"/></testsuite>')
+    path = _write(
+        tmp_path, f'{comment}<!DOCTYPE testsuite><testsuite><testcase name="a"/></testsuite>'
+    )
     assert _refusal(path) == "declares a DOCTYPE; refused (entities are never processed)"
 
 
 def test_doctype_text_inside_cdata_is_just_text(tmp_path: Path) -> None:
-    data = '<testsuite><testcase name="a"><system-out><![CDATA[<!DOCTYPE html>]]></system-out></testcase></testsuite>'
+    data = (
+        '<testsuite><testcase name="a"><system-out><![CDATA[<!DOCTYPE html>]]></system-out>'
+        "</testcase></testsuite>"
+    )
     assert read_junit(_write(tmp_path, data)).totals.passed == 1
 
 
@@ -424,14 +453,11 @@ def test_size_limit_also_holds_for_streams(tmp_path: Path) -> None:
     import threading
 
     os.mkfifo(fifo)
-    data = ("<testsuite>" + '<testcase name="a"/>' * 20_000 + "</testsuite>").encode()
+    data = ("<testsuite>" + '<testcase name="a"/>' * 8_000 + "</testsuite>").encode()
 
     def feed() -> None:
-        with fifo.open("wb") as handle:
-            try:
-                handle.write(data)
-            except BrokenPipeError:
-                pass
+        with fifo.open("wb") as handle, contextlib.suppress(BrokenPipeError):
+            handle.write(data)
 
     writer = threading.Thread(target=feed)
     writer.start()
@@ -442,7 +468,46 @@ def test_size_limit_also_holds_for_streams(tmp_path: Path) -> None:
 
 
 def test_wide_file_over_the_limit_while_streaming(tmp_path: Path) -> None:
-    body = "<testsuite>" + '<testcase name="a"/>' * 10_000 + "</testsuite>"
+    body = "<testsuite>" + '<testcase name="a"/>' * 3_000 + "</testsuite>"
     path = _write(tmp_path, codecs.BOM_UTF16_LE + body.encode("utf-16-le"))
-    assert read_junit(path).totals.tests == 10_000
+    assert read_junit(path).totals.tests == 3_000
     assert "MiB is over the" in _refusal(path, max_bytes=len(body) + 10)
+
+
+def test_cases_directly_under_testsuites(tmp_path: Path) -> None:
+    path = _write(tmp_path, '<testsuites><testcase classname="test_m" name="t"/></testsuites>')
+    (case,) = read_junit(path).cases
+    assert (case.node_id, case.suite) == ("test_m.py::t", None)
+
+
+def test_surefire_recognized_by_its_attempts_alone(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, '<testsuite><testcase name="t"><flakyFailure message="m"/></testcase></testsuite>'
+    )
+    report = read_junit(path)
+    assert report.producer == "Maven Surefire"
+    assert report.cases[0].flaky_in_run
+
+
+def test_out_of_range_repeat_like_suffixes_are_names(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, '<testsuite><testcase name="t[0-2]"/><testcase name="t[3-2]"/></testsuite>'
+    )
+    assert [(c.name, c.repetition) for c in read_junit(path).cases] == [
+        ("t[0-2]", None),
+        ("t[3-2]", None),
+    ]
+
+
+def test_a_caller_s_disabled_gc_stays_disabled(tmp_path: Path) -> None:
+    import gc
+
+    path = _write(tmp_path, SMALL.format(enc="utf-8", word="a"))
+    gc.disable()
+    try:
+        read_junit(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    read_junit(path)
+    assert gc.isenabled()

@@ -1,4 +1,4 @@
-"""`testgate junit FILE... [--json] [--root DIR]`: read JUnit/xUnit XML of any producer, show totals.
+"""`testgate junit FILE... [--json] [--root DIR]`: JUnit/xUnit XML of any producer, in totals.
 
 Every file is reported (its totals, or the one-line reason it could not be read) before the exit
 code says whether all of them could: 0 when all were read, 2 when any was refused.
@@ -83,12 +83,11 @@ def _table(results: list[tuple[str, JUnitReport | None, str | None]], total: Tot
     rows: list[tuple[str, ...]] = [("file", *_COLUMNS, "seconds")]
     errors: dict[int, str] = {}
     for path, report, error in results:
-        if report is None:
-            assert error is not None
-            errors[len(rows)] = error.removeprefix(f"{path}: ")
-            rows.append((path,))
-        else:
+        if report is not None:
             rows.append(_row(path, report.totals, report.seconds))
+        else:
+            errors[len(rows)] = str(error).removeprefix(f"{path}: ")
+            rows.append((path,))
     seconds = sum(r.seconds for _, r, _ in results if r is not None)
     rows.append(_row("total", total, seconds))
     width = max(len(r[0]) for r in rows)
@@ -97,7 +96,7 @@ def _table(results: list[tuple[str, JUnitReport | None, str | None]], total: Tot
         if index in errors:
             print(f"{row[0]:<{width}}  error: {errors[index]}")
         else:
-            cells = "  ".join(f"{cell:>{w}}" for cell, w in zip(row[1:], nums))
+            cells = "  ".join(f"{cell:>{w}}" for cell, w in zip(row[1:], nums, strict=True))
             print(f"{row[0]:<{width}}  {cells}")
 
 

@@ -178,10 +178,13 @@ def write_coverage_reports(data_file: Path, reports_dir: Path, *, root: Path) ->
     reports.mkdir(parents=True, exist_ok=True)
     with _in_project(Path(root)), _coverage_errors(str(data_file)):
         cov = coverage.Coverage(data_file=str(data), config_file=True)
-        cov.load()
-        _report_file(reports / "coverage.json", lambda tmp: cov.json_report(outfile=tmp))
-        _report_file(reports / "coverage.xml", lambda tmp: cov.xml_report(outfile=tmp))
-        _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(directory=tmp))
+        try:
+            cov.load()
+            _report_file(reports / "coverage.json", lambda tmp: cov.json_report(outfile=tmp))
+            _report_file(reports / "coverage.xml", lambda tmp: cov.xml_report(outfile=tmp))
+            _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(directory=tmp))
+        finally:
+            _close(cov)
 
 
 def package_totals(data: CoverageData) -> dict[str, CoverageTotals]:
@@ -221,11 +224,19 @@ def _read_data_file(path: Path, root: Path) -> CoverageData:
     files: dict[str, FileCoverage] = {}
     with _in_project(root), _coverage_errors(display):
         cov = coverage.Coverage(data_file=str(path.resolve()), config_file=True)
-        cov.load()
-        has_arcs = cov.get_data().has_arcs()
-        for reporter, analysis in get_analysis_to_report(cov, None):
-            key = Path(reporter.relative_filename()).as_posix()
-            files[key] = _file_coverage(key, analysis)
+        try:
+            cov.load()
+            # What every coverage.py reporter does first: apply the project's [paths].
+            getattr(cov, "_prepare_data_for_reporting", lambda: None)()
+            recorded = cov.get_data()
+            has_arcs = recorded.has_arcs()
+            keep_open = getattr(recorded, "keep_db_open", contextlib.nullcontext)
+            with keep_open():  # one SQLite connection, not three per file
+                for reporter, analysis in get_analysis_to_report(cov, None):
+                    key = Path(reporter.relative_filename()).as_posix()
+                    files[key] = _file_coverage(key, analysis)
+        finally:
+            _close(cov)
         precision = cov.config.precision
     return CoverageData(files=files, precision=precision, has_branches=has_arcs, source=display)
 
@@ -275,13 +286,17 @@ def _combine(paths: list[Path], root: Path, out: Path) -> PathRemap:
             log.warning("%s: ambiguous (%s); left as recorded", name, ", ".join(matches))
         out.parent.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=".testgate-combine-", dir=out.parent))
+        target = coverage.CoverageData(basename=str(workdir / "combined"))
         try:
-            target = coverage.CoverageData(basename=str(workdir / "combined"))
             for path, data in inputs:
                 with _coverage_errors(str(path), hint=_CANT_COMBINE_HINT):
                     target.update(data, map_path=lambda p: final.get(p, p))
+            target.close(force=True)
             os.replace(workdir / "combined", out)
         finally:
+            for _, data in inputs:
+                data.close(force=True)
+            target.close(force=True)
             shutil.rmtree(workdir, ignore_errors=True)
     return remap
 
@@ -359,6 +374,12 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
         raise
     except CoverageException as exc:  # pragma: no cover - PluginError and the like
         raise InputError(f"{display}: {_one_line(exc)}") from None
+
+
+def _close(cov: coverage.Coverage) -> None:
+    """Release the SQLite connections now, not at garbage collection."""
+    with contextlib.suppress(CoverageException, sqlite3.Error):
+        cov.get_data().close(force=True)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -157,6 +157,7 @@ class _Resolver:
         return f"{prefix}::{name}" if prefix else name
 
     def prefix(self, classname: str | None, file: str | None) -> str | None:
+        """The node-id prefix of a (classname, file) pair; None for a pytest collection error."""
         if classname == "" and (file is None or file.endswith(".py")):
             return None
         if file and file.endswith(".py"):
@@ -168,19 +169,17 @@ class _Resolver:
         if not classname:
             return file or ""
         parts = classname.split(".")
-        for cut in self._cuts(parts):
-            return "::".join(["/".join(parts[:cut]) + ".py", *parts[cut:]])
-        return classname
+        cut = self._module_end(parts)
+        if cut is None:
+            return classname
+        return "::".join(["/".join(parts[:cut]) + ".py", *parts[cut:]])
 
     def _module_path(self, dotted: str) -> str | None:
         parts = dotted.split(".")
-        for cut in self._cuts(parts):
-            if cut == len(parts):
-                return "/".join(parts) + ".py"
-        return None
+        return "/".join(parts) + ".py" if self._module_end(parts) == len(parts) else None
 
-    def _cuts(self, parts: list[str]) -> Iterator[int]:
-        """Where the module ends in dotted `parts`, best guess first."""
+    def _module_end(self, parts: list[str]) -> int | None:
+        """How many dotted `parts` name the module file: the longest existing one, else a guess."""
         if self.root is not None:
             for cut in range(len(parts), 0, -1):
                 candidate = "/".join(parts[:cut]) + ".py"
@@ -188,12 +187,11 @@ class _Resolver:
                 if found is None:
                     found = self._is_file[candidate] = (self.root / candidate).is_file()
                 if found:
-                    yield cut
-                    return
+                    return cut
         for cut, part in enumerate(parts, start=1):
             if _PYTHON_TEST_MODULE.match(part):
-                yield cut
-                return
+                return cut
+        return None
 
 
 def _message(el: Any) -> str | None:
@@ -258,7 +256,12 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_NO_BOM = ((b"<\0\0\0", "utf-32-le"), (b"\0\0\0<", "utf-32-be"), (b"<\0", "utf-16-le"), (b"\0<", "utf-16-be"))
+_NO_BOM = (
+    (b"<\0\0\0", "utf-32-le"),
+    (b"\0\0\0<", "utf-32-be"),
+    (b"<\0", "utf-16-le"),
+    (b"\0<", "utf-16-be"),
+)
 _DECL_ENCODING = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
 _PROLOG_SKIP = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 _XMLNS = re.compile(r"""\sxmlns\s*=\s*(["'])(.*?)\1""")
@@ -311,10 +314,15 @@ class _Refused(Exception):
     """Internal: a refusal whose message gets the file name prepended."""
 
 
+def _code(exc: etree.XMLSyntaxError) -> int:
+    """libxml2's error number (lxml-stubs do not know the attribute)."""
+    return int(getattr(exc, "code", 0))
+
+
 def _syntax(exc: etree.XMLSyntaxError, *, at_end: bool) -> str:
     line, column = exc.position
     where = f"not well-formed XML at line {line}, column {column}"
-    if at_end and exc.code not in _NOT_TRUNCATION:
+    if at_end and _code(exc) not in _NOT_TRUNCATION:
         return f"{where} (truncated file?)"
     reason = str(exc.msg or "").split(", line ")[0].strip()
     return f"{where}: {reason}" if reason else where
@@ -411,8 +419,8 @@ class _Reader:
         self._check_prolog(head, wide is not None)
         total = len(head)
         yield head
-        source: Iterator[bytes] = chunks if wide is not None else iter(
-            lambda: self.handle.read(_CHUNK), b""
+        source: Iterator[bytes] = (
+            chunks if wide is not None else iter(lambda: self.handle.read(_CHUNK), b"")
         )
         while True:
             try:
@@ -420,7 +428,9 @@ class _Reader:
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:
-                raise _Refused(f"not valid {wide[0].upper() if wide else 'text'} ({exc.reason})") from None
+                raise _Refused(
+                    f"not valid {wide[0].upper() if wide else 'text'} ({exc.reason})"
+                ) from None
             total += len(chunk)
             if total > self.max_bytes:
                 raise _Refused(self._too_big(total))
@@ -457,10 +467,15 @@ class _Reader:
             remove_comments=True,
             remove_pis=True,
         )
-        feed, events = parser.feed, parser.read_events
+        feed = parser.feed
+        events: Callable[[], Iterator[tuple[str, Any]]] = parser.read_events
         cases, candidates = self.cases, self.candidates
         suite_end, enter = self._suite_end, self._enter
-        prefixes, make_prefix, join = self.resolver.prefixes, self.resolver.prefix, self.resolver.join
+        prefixes, make_prefix, join = (
+            self.resolver.prefixes,
+            self.resolver.prefix,
+            self.resolver.join,
+        )
         passed, case_tag, repeat, new_case = Outcome.PASSED, _CASE, _REPEAT.search, Case
         get = etree._Element.get
         parent_seen: Any = None
@@ -504,7 +519,16 @@ class _Reader:
                 node = f"{prefix}::{name}" if prefix else join(prefix, name)
                 cases.append(
                     new_case(
-                        node, name, outcome, duration, classname, file, message, None, attempts, suite
+                        node,
+                        name,
+                        outcome,
+                        duration,
+                        classname,
+                        file,
+                        message,
+                        None,
+                        attempts,
+                        suite,
                     )
                 )
                 if parent.tag != case_tag:
@@ -525,7 +549,7 @@ class _Reader:
             top = parser.close()
         except etree.XMLSyntaxError as exc:
             drain()
-            if exc.code in _NOT_TRUNCATION:
+            if _code(exc) in _NOT_TRUNCATION:
                 raise _Refused(_syntax(exc, at_end=True)) from None
             raise _Truncated(_syntax(exc, at_end=True)) from None
         if top.tag not in (_SUITES, _SUITE):
@@ -560,15 +584,20 @@ class _Reader:
                 break
             if tag in ("failure", "error") and (worst is None or tag == "failure"):
                 worst = child
-            elif tag == "properties" and self.producer is None:
-                if child.find("property[@name='go.version']") is not None:
-                    self.producer = "go-junit-report"
+            elif (
+                tag == "properties"
+                and self.producer is None
+                and child.find("property[@name='go.version']") is not None
+            ):
+                self.producer = "go-junit-report"
         if worst is not None:
             self.flagged.add(suite)
             name = suite.get("name") or "<testsuite>"
             outcome = Outcome.FAILED if worst.tag == "failure" else Outcome.ERROR
             duration = parse_seconds(suite.get("time"))
-            self.cases.append(Case(name, name, outcome, duration, message=_message(worst), suite=name))
+            self.cases.append(
+                Case(name, name, outcome, duration, message=_message(worst), suite=name)
+            )
 
     def _seen(self, el: Any) -> None:
         """A suite (or the root) seen: root checks the first time, timestamp, producer."""
@@ -597,7 +626,9 @@ class _Reader:
                 self.suite_times.append(parse_seconds(el.get("time")))
         if el is self.top:
             t = el.get("time")
-            self.time = parse_seconds(t) if t else (sum(self.suite_times) if self.suite_times else None)
+            self.time = (
+                parse_seconds(t) if t else (sum(self.suite_times) if self.suite_times else None)
+            )
         elif parent is not None and parent.tag != _CASE:
             self.flagged.discard(el)
             el.clear(keep_tail=False)
