@@ -16,5 +16,13 @@ ENV = "TESTGATE_COLLECT_OUT"
 def pytest_collection_finish(session: Any) -> None:
     out = os.environ.get(ENV)
     if out:
+        config = session.config
         with open(out, "w", encoding="utf-8") as handle:
-            json.dump([item.nodeid for item in session.items], handle)
+            json.dump(
+                {
+                    "rootdir": str(config.rootpath),
+                    "invocation_dir": str(config.invocation_params.dir),
+                    "ids": [item.nodeid for item in session.items],
+                },
+                handle,
+            )

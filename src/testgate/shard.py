@@ -106,8 +106,14 @@ def collect(root: Path, pytest_args: Sequence[str] = (), *, python: str | None =
                 f"{root}: pytest could not collect the suite (exit {done.returncode}: {last});"
                 " run 'python -m pytest --collect-only' there to see why"
             )
-        ids = json.loads(out.read_text(encoding="utf-8"))
-    return list(dict.fromkeys(str(i) for i in ids))
+        found = json.loads(out.read_text(encoding="utf-8"))
+    if Path(found["rootdir"]) != Path(found["invocation_dir"]):
+        # node ids are relative to the rootdir, `pytest @FILE` arguments to the current folder
+        raise InputError(
+            f"{root}: pytest's rootdir is {found['rootdir']}; run testgate shard there, where"
+            " its node ids are paths pytest accepts back"
+        )
+    return list(dict.fromkeys(str(i) for i in found["ids"]))
 
 
 # --- recorded durations -----------------------------------------------------------------------

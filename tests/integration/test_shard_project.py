@@ -197,6 +197,25 @@ def test_errors_are_one_line_exit_2(
     assert message in errors[0]
 
 
+def test_a_rootdir_above_the_current_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    sub = tmp_path / "pkg"
+    (sub / "tests").mkdir(parents=True)
+    (sub / "tests" / "test_x.py").write_text("def test_x(): pass\n")
+    monkeypatch.chdir(sub)
+    assert main(["shard", "--splits", "1", "--group", "1"]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == (
+        f"testgate: {sub}: pytest's rootdir is {tmp_path}; run testgate shard there,"
+        " where its node ids are paths pytest accepts back"
+    )
+    monkeypatch.chdir(tmp_path)  # where the message says: it works
+    assert main(["shard", "--splits", "1", "--group", "1"]) == 0
+    assert capsys.readouterr().out == "pkg/tests/test_x.py::test_x\n"
+
+
 def test_the_collection_plugin_records_pytests_items(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,7 +233,9 @@ def test_the_collection_plugin_records_pytests_items(
     monkeypatch.setenv("TESTGATE_COLLECT_OUT", str(out))
     args = ("--collect-only", "-p", "no:randomly", "-p", "testgate._shard_collect")
     pytester.runpytest_inprocess(*args)
-    assert json.loads(out.read_text()) == ["test_p.py::test_p[1]", "test_p.py::test_p[2]"]
+    found = json.loads(out.read_text())
+    assert found["ids"] == ["test_p.py::test_p[1]", "test_p.py::test_p[2]"]
+    assert found["rootdir"] == found["invocation_dir"] == str(pytester.path)
     out.unlink()
     monkeypatch.delenv("TESTGATE_COLLECT_OUT")
     pytester.runpytest_inprocess(*args)
