@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -120,14 +121,14 @@ def _test_run(checkout: Path, name: str, *pytest_args: str) -> int:
     return done.returncode
 
 
-def _coverage_py_percent(checkout: Path) -> float:
+def _coverage_py_percent(checkout: Path, work: Path) -> float:
     """The unsharded run's total as plain coverage.py reports it: the reference."""
     data = sorted((checkout / "reports" / "coverage").glob(".coverage.*"))
-    combined = checkout / "reports" / ".coverage"
+    combined = work / ".coverage"
     argv = ["coverage", "combine", "--keep", f"--data-file={combined}", *map(str, data)]
     done = _run(checkout, *argv)
     assert done.returncode == 0, done.stderr
-    out = checkout / "reports" / "coverage.json"
+    out = work / "coverage.json"
     done = _run(checkout, "coverage", "json", f"--data-file={combined}", "-o", str(out))
     assert done.returncode == 0, done.stderr
     return float(json.loads(out.read_text())["totals"]["percent_covered"])
@@ -150,15 +151,27 @@ def _outcomes(junit_dir: Path, root: Path) -> list[tuple[str, str]]:
     )
 
 
-def test_three_shards_on_three_machines_equal_one_unsharded_run(tmp_path: Path) -> None:
-    single = _checkout(tmp_path / "single" / "project")
+@dataclass(frozen=True)
+class Machines:
+    single: Path  # the unsharded run's checkout, reports inside
+    collected: Path  # every shard's reports, downloaded into one folder
+    gate_checkout: Path  # where the combining job runs
+    groups: tuple[tuple[str, ...], ...]
+    codes: tuple[int, ...]
+
+
+@pytest.fixture(scope="module")
+def machines(tmp_path_factory: pytest.TempPathFactory) -> Machines:
+    """One unsharded run, then 3 shards, each in its own checkout as on separate machines."""
+    tmp = tmp_path_factory.mktemp("machines")
+    single = _checkout(tmp / "single" / "project")
     assert _test_run(single, "unit") == 1  # the suite has a failing test
     previous = single / "reports" / "junit" / "unit.xml"
 
-    collected = tmp_path / "gate" / "reports"  # the artifacts downloaded into one folder
+    collected = tmp / "gate" / "reports"
     groups, codes = [], []
     for k in (1, 2, 3):
-        machine = _checkout(tmp_path / f"machine-{k}" / "build" / "checkout")
+        machine = _checkout(tmp / f"machine-{k}" / "build" / "checkout")
         shutil.copy(previous, machine / "previous.xml")  # last run's durations, as an artifact
         done = _run(
             machine,
@@ -176,41 +189,57 @@ def test_three_shards_on_three_machines_equal_one_unsharded_run(tmp_path: Path) 
             f"reports/junit/unit-{k}.json",
         )
         assert done.returncode == 0, done.stderr
-        groups.append((machine / "shard.txt").read_text().splitlines())
+        groups.append(tuple((machine / "shard.txt").read_text().splitlines()))
         codes.append(_test_run(machine, f"unit-{k}", "@shard.txt"))
         shutil.copytree(machine / "reports", collected, dirs_exist_ok=True)
+    gate_checkout = _checkout(tmp / "gate" / "elsewhere")
+    return Machines(single, collected, gate_checkout, tuple(groups), tuple(codes))
 
-    every = [n for g in groups for n in g]
+
+def _reports_copy(machines: Machines, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(machines.collected, tmp_path / "reports"))
+
+
+def test_three_shards_on_three_machines_equal_one_unsharded_run(
+    machines: Machines, tmp_path: Path
+) -> None:
+    every = [n for g in machines.groups for n in g]
     assert len(every) == len(set(every)) == 8
-    assert all(groups)
-    assert max(codes) == 1  # the failing test failed the job of its shard
+    assert all(machines.groups)
+    assert max(machines.codes) == 1  # the failing test failed the job of its shard
 
-    gate_checkout = _checkout(tmp_path / "gate" / "elsewhere")
-    sharded = _outcomes(collected / "junit", gate_checkout)
-    unsharded = _outcomes(single / "reports" / "junit", single)
+    collected = _reports_copy(machines, tmp_path)
+    sharded = _outcomes(collected / "junit", machines.gate_checkout)
+    unsharded = _outcomes(machines.single / "reports" / "junit", machines.single)
     assert sharded == unsharded
     assert sorted(n for n, _ in sharded) == sorted(every)
     assert {o for _, o in sharded} == {"passed", "failed", "error", "skipped", "xfailed"}
 
-    single_percent = _coverage_py_percent(single)
+    single_percent = _coverage_py_percent(machines.single, tmp_path)
     assert 0 < single_percent < 100
-    assert _testgate_percent(single, single / "reports") == pytest.approx(single_percent)
-    assert _testgate_percent(gate_checkout, collected) == pytest.approx(single_percent)
+    single_reports = Path(shutil.copytree(machines.single / "reports", tmp_path / "single"))
+    assert _testgate_percent(machines.single, single_reports) == pytest.approx(single_percent)
+    assert _testgate_percent(machines.gate_checkout, collected) == pytest.approx(single_percent)
 
     check = check_junit_dir(collected / "junit")
     assert check is not None
     assert (check.status, check.message) == (Status.PASS, "all 3 'unit' shards reported")
-    assert _gate_check(gate_checkout, collected, "inputs.shards", exit_code=1) == {
-        "status": "pass",
-        "message": "all 3 'unit' shards reported",
-    }
     (collected / "junit" / "unit-2.xml").unlink()  # a CI job whose artifact never arrived
     lost = check_junit_dir(collected / "junit")
     assert lost is not None
     assert lost.status is Status.FAIL
     assert lost.message == "1 of 3 'unit' shards missing: unit-2.xml"
+
+
+def test_the_gate_fails_closed_on_a_missing_shard(machines: Machines, tmp_path: Path) -> None:
+    collected = _reports_copy(machines, tmp_path)
+    assert _gate_check(machines.gate_checkout, collected, "inputs.shards", exit_code=1) == {
+        "status": "pass",
+        "message": "all 3 'unit' shards reported",
+    }
+    (collected / "junit" / "unit-2.xml").unlink()  # a CI job whose artifact never arrived
     # a failed inputs check is an input error: exit 2, whatever the tests did
-    assert _gate_check(gate_checkout, collected, "inputs.shards", exit_code=2) == {
+    assert _gate_check(machines.gate_checkout, collected, "inputs.shards", exit_code=2) == {
         "status": "fail",
         "message": "1 of 3 'unit' shards missing: unit-2.xml",
     }
