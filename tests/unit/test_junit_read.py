@@ -525,3 +525,9 @@ def test_message_text_longer_than_a_chunk(tmp_path: Path) -> None:
 def test_empty_status_attribute_is_no_outcome(tmp_path: Path) -> None:
     path = _write(tmp_path, '<testsuite><testcase name="t" status="" result=""/></testsuite>')
     assert read_junit(path).cases[0].outcome is Outcome.PASSED
+
+
+@pytest.mark.parametrize("declared", ["utf-16", "UTF-16LE", "unicode", "utf-32"])
+def test_utf8_bytes_declared_utf16_read_as_utf8(tmp_path: Path, declared: str) -> None:
+    path = _write(tmp_path, SMALL.format(enc=declared, word="caf\u00e9"))
+    assert [c.name for c in read_junit(path).cases] == ["test_caf\u00e9", "test_b"]

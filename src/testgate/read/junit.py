@@ -1,8 +1,9 @@
 """Read JUnit/xUnit XML from any producer into `JUnitReport` values.
 
-One streaming pass of libxml2 (lxml's pull parser) with every dangerous feature off: no DTD
-loading, no entity substitution, no network, no huge-tree mode. Test cases are normalized as
-they end and their elements dropped, so memory stays bounded on files with 100,000 cases.
+One streaming pass of libxml2 with every dangerous feature off: no DTD loading, no entity
+substitution, no network, no huge-tree mode. The reader is the parser's target (lxml calls its
+start/end methods per element), so no element tree is ever built: memory holds the `Case` values
+and one element's attributes, whatever the file's size.
 
 What the reader does with difficult input, deliberately:
 
@@ -15,7 +16,8 @@ What the reader does with difficult input, deliberately:
 - malformed anywhere else: refused with libxml2's line, column and reason;
 - UTF-8 BOM and declared single-byte encodings (ISO-8859-1, ...) are libxml2's own business;
   UTF-16/UTF-32 (BOM or zero-byte pattern) are transcoded to UTF-8 while streaming, since a
-  BOM says more than a declaration (producers write ``encoding="UTF-16 LE"`` and worse);
+  BOM says more than a declaration (producers write ``encoding="UTF-16 LE"`` and worse); and
+  8-bit bytes declared UTF-16 (a .NET habit) are read as UTF-8, the declaration dropped;
 - native non-JUnit XML (NUnit ``<test-run>``, TRX ``<TestRun>``, xUnit.net ``<assemblies>``,
   namespaced roots): refused as "not JUnit XML: root element <...>".
 
@@ -230,6 +232,11 @@ _NO_BOM = (
     (b"\0<", "utf-16-be"),
 )
 _DECL_ENCODING = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
+# 8-bit bytes declared UTF-16 (.NET writers do this): the bytes win, the declaration goes.
+_NARROW_DECLARED_WIDE = re.compile(
+    rb"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])(?:utf-?16|utf-?32|ucs-?2|ucs-?4|unicode)[^"']*\2""",
+    re.IGNORECASE,
+)
 _PROLOG_SKIP = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 _XMLNS = re.compile(r"""\sxmlns\s*=\s*(["'])(.*?)\1""")
 _START_TAG = re.compile(r"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)(?=[\s/>])([^>]*)")
@@ -324,6 +331,8 @@ def read_junit(
 
 
 class _Reader:
+    """One file's read: the byte stream, the parser target, and what it has collected so far."""
+
     def __init__(
         self, name: str, handle: IO[bytes], root: Path | None, salvage: bool, max_bytes: int
     ) -> None:
@@ -395,7 +404,7 @@ class _Reader:
                 raise _Refused(f"not valid {codec.upper()} ({exc.reason})") from None
         else:
             chunks = iter(())
-            head = first
+            head = _NARROW_DECLARED_WIDE.sub(rb"\1", first, count=1)
         self._check_prolog(head, wide is not None)
         total = len(head)
         yield head
