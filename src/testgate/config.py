@@ -73,6 +73,7 @@ class Config:
     source: Path | None = None  # the file the settings came from; None: defaults only
     reports: Path = Path("reports")
     history: Path | None = None
+    history_keep: int | None = None  # retention: the newest N runs stay in the history
     baseline: str | None = None
     informational: frozenset[str] = frozenset()
     tests: TestsBudget = field(default_factory=TestsBudget)
@@ -131,10 +132,50 @@ def _boolean(key: str, value: Any) -> bool:
     return value
 
 
+# Check-id families a user can name in `informational` (the part before any ":").
+CHECK_IDS = (
+    "tests",
+    "tests.count",
+    "tests.skipped",
+    "tests.xfailed",
+    "coverage",
+    "coverage.total",
+    "coverage.branches",
+    "coverage.modules",
+    "coverage.zero",
+    "coverage.max_drop",
+    "coverage.diff",
+    "durations",
+    "durations.max_test",
+    "durations.paths",
+    "durations.max_session",
+    "durations.regression",
+    "flaky",
+)
+
+
 def _strings(key: str, value: Any) -> frozenset[str]:
+    """Check ids; one that names no check would be a budget silently left failing."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{key}: expected a list of check ids, got {value!r}")
-    return frozenset(value)
+    section = key.rpartition(".")[0].rpartition(".")[2]
+    ids = set()
+    for item in value:
+        check_id = item
+        if section in ("tests", "coverage", "durations", "flaky") and not item.startswith(section):
+            check_id = f"{section}.{item}"
+        family = check_id.partition(":")[0]
+        if family == "tests.failures":
+            raise ConfigError(
+                f"{key}: tests.failures cannot be informational: the gate never passes over "
+                "failing tests (deselect or fix them)"
+            )
+        if family not in CHECK_IDS and not family.startswith("flaky."):
+            close = difflib.get_close_matches(family, CHECK_IDS, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(CHECK_IDS)}"
+            raise ConfigError(f"{key}: {item!r} is not a check id{hint}")
+        ids.add(check_id)
+    return frozenset(ids)
 
 
 def _table_of(inner: Validator) -> Validator:
@@ -180,6 +221,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
     "": {
         "reports": _string,
         "history": _string,
+        "history_keep": _number(1, integer=True),
         "baseline": _string,
         "informational": _strings,
     },
@@ -223,7 +265,13 @@ def _reject_unknown(where: str, table: Mapping[str, Any], valid: Any) -> None:
     for key in table:
         if key not in valid:
             close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+            home = [s for s, keys in SCHEMA.items() if s and key in keys and key != "informational"]
+            if home:
+                hint = f"; did you mean {key!r} under [tool.testgate.{home[0]}]?"
+            elif close:
+                hint = f"; did you mean {close[0]!r}?"
+            else:
+                hint = f"; valid keys: {', '.join(valid)}"
             raise ConfigError(f"{where}: unknown key {key!r}{hint}")
 
 
@@ -253,6 +301,7 @@ def _parse_table(source: str, raw: Mapping[str, Any], root: Path, origin: Path |
         source=origin,
         reports=Path(top.get("reports", "reports")),
         history=Path(top["history"]) if "history" in top else None,
+        history_keep=top.get("history_keep"),
         baseline=top.get("baseline"),
         informational=frozenset(informational),
         tests=TestsBudget(**values["tests"]),
@@ -285,6 +334,8 @@ def load(root: Path | None = None, config_file: Path | None = None) -> Config:
         raw = tool["testgate"]
     elif config_file is not None and path.name != "pyproject.toml":
         raw = data
+    elif config_file is not None:
+        raise ConfigError(f"{path}: no [tool.testgate] table; check --config")
     else:
         return Config(root=root, source=None)
     if not isinstance(raw, dict):

@@ -1,18 +1,62 @@
-"""`testgate gate`."""
+"""`testgate gate`: every budget at once -> gate.json, gate.md, gate-junit.xml, one verdict."""
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import sys
 from typing import Any
 
-from testgate.errors import UsageError
+from testgate import _atomic
+from testgate.commands import _budget
+from testgate.config import Config
+from testgate.errors import TestgateError
+from testgate.gate import GateRun, evaluate
+from testgate.history import publish as history_publish
+from testgate.render import jsonreport, junitxml, markdown
 
 
 def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("gate", help="(not implemented yet)")
+    parser = sub.add_parser(
+        "gate",
+        help="evaluate every budget; write gate.json, gate.md, gate-junit.xml",
+        description=(
+            "Evaluate every budget (tests, coverage, durations, flakiness) from the files in the "
+            "reports folder. Exit 0 within budget, 1 over budget, 2 when an input is missing, "
+            "broken or stale."
+        ),
+    )
+    _budget.add_options(parser)
     parser.set_defaults(func=run)
 
 
+def write_reports(run: GateRun, config: Config) -> None:
+    out = config.reports_dir
+    _atomic.write_json(
+        out / "gate.json", jsonreport.gate_dict(run.result, run.reports, run.coverage)
+    )
+    md = markdown.render(run.result)
+    _atomic.write_text(out / "gate.md", md)
+    _atomic.write_bytes(out / "gate-junit.xml", junitxml.render(run.result))
+    _budget.append_summary(md)
+
+
+def publish(run: GateRun, config: Config) -> None:
+    """History, index.html and badges come after the verdict's own reports: a broken history
+    database warns, it never hides gate.json."""
+    try:
+        history_publish.publish(
+            config, result=run.result, reports=run.reports, coverage=run.coverage, flaky=run.flaky
+        )
+    except (TestgateError, OSError, sqlite3.Error) as exc:
+        text = exc.message if isinstance(exc, TestgateError) else f"{config.history_path}: {exc}"
+        print(f"testgate: warning: {text}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
-    del args
-    raise UsageError("testgate gate is not implemented yet")
+    config = _budget.load_config(args)
+    result = evaluate(config, baseline=args.baseline)
+    write_reports(result, config)
+    _budget.show(result.result)
+    publish(result, config)
+    return _budget.exit_code(result.result)

@@ -1,0 +1,73 @@
+"""Fail closed: a missing, empty, unreadable or stale input is a failing `inputs.*` check.
+
+These are pure: the gate does the file system work and hands over what it found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from testgate.checks import CheckResult, Status
+from testgate.checks._common import plural
+
+# A coverage file written up to this long before the run's start still belongs to it
+# (clock granularity, pytest-cov saving at session finish).
+STALE_SLACK = 2.0
+
+
+def check_junit(directory: str, found: int, errors: Sequence[str]) -> CheckResult:
+    if errors:
+        return CheckResult(
+            "inputs.junit",
+            Status.FAIL,
+            f"{plural(len(errors), 'JUnit file')} unreadable: {errors[0]}"
+            + ("" if len(errors) == 1 else f" (and {len(errors) - 1} more)"),
+            actual=len(errors),
+            limit=0,
+            details=tuple(errors),
+        )
+    if found == 0:
+        return CheckResult(
+            "inputs.junit",
+            Status.FAIL,
+            f"no JUnit files in {directory}: run the tests first "
+            f"(`pytest --junitxml={directory}/<session>.xml` or `nox -s unit`)",
+            actual=0,
+            limit=1,
+        )
+    return CheckResult(
+        "inputs.junit", Status.PASS, f"{plural(found, 'JUnit file')} read", actual=found, limit=1
+    )
+
+
+def check_coverage(
+    error: str | None,
+    *,
+    source: str | None = None,
+    written: float | None = None,
+    run_started: float | None = None,
+) -> CheckResult:
+    """Coverage is stale when all of it was written before the latest test run started."""
+    if error is not None:
+        return CheckResult("inputs.coverage", Status.FAIL, error, actual=None, limit=None)
+    if written is not None and run_started is not None and written < run_started - STALE_SLACK:
+        age = dt.timedelta(seconds=round(run_started - written))
+        return CheckResult(
+            "inputs.coverage",
+            Status.FAIL,
+            f"{source}: stale, written {age} before the latest test run started; "
+            "rerun the tests with coverage so the data matches the run",
+            actual=None,
+            limit=None,
+        )
+    return CheckResult(
+        "inputs.coverage", Status.PASS, f"coverage read from {source}", actual=None, limit=None
+    )
+
+
+def check_input(check_id: str, error: str | None, ok_message: str) -> CheckResult:
+    """Any other input (baseline, flaky.json): its error, or that it was read."""
+    if error is not None:
+        return CheckResult(check_id, Status.FAIL, error)
+    return CheckResult(check_id, Status.PASS, ok_message)

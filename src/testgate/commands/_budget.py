@@ -1,0 +1,61 @@
+"""What the budget commands (gate, coverage, durations) share: options, outputs, exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from testgate.checks import GateResult, Status
+from testgate.config import Config, load
+from testgate.errors import ExitCode
+from testgate.render import annotations as github
+from testgate.render import text
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reports", metavar="DIR", help="the reports folder (default: [tool.testgate] reports)"
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="read [tool.testgate] from FILE instead of pyproject.toml"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="a previous reports/ folder, or its gate.json, coverage.json or durations.json",
+    )
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    config = load(config_file=Path(args.config) if args.config else None)
+    if args.reports:
+        config = replace(config, reports=Path(args.reports).absolute())
+    return config
+
+
+def show(result: GateResult, name: str = "gate") -> None:
+    """The table on stdout; GitHub annotations too when running in GitHub Actions."""
+    sys.stdout.write(text.render(result, color=text.use_color(sys.stdout), name=name))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in github.render(result):
+            print(line)
+    sys.stdout.flush()
+
+
+def append_summary(markdown: str) -> None:
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+
+
+def exit_code(result: GateResult) -> int:
+    """2 when an input is missing or broken (with its one line on stderr), 1 over budget."""
+    broken = [c for c in result.checks if c.id.startswith("inputs.") and c.status is Status.FAIL]
+    if broken:
+        print(f"testgate: {broken[0].message}", file=sys.stderr)
+        return int(ExitCode.ERROR)
+    return int(ExitCode.OK if result.passed else ExitCode.BUDGET_VIOLATED)

@@ -1,0 +1,66 @@
+"""The embedded run history (`reports/history.sqlite`): record runs, ask what changed.
+
+`record_run` is what `testgate gate` calls; `record_flaky` what `testgate flaky` calls;
+`load_baseline("history:main", ...)` is what `--baseline history:main` resolves to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from testgate.errors import UsageError
+from testgate.history import store
+from testgate.history.queries import FileTotals, HistoryBaseline, baseline
+from testgate.history.record import record_flaky, record_run
+
+if TYPE_CHECKING:
+    from testgate.config import Config
+    from testgate.gate import Baseline
+
+PREFIX = "history:"
+
+
+def is_history_baseline(spec: str) -> bool:
+    return spec.startswith(PREFIX)
+
+
+def load_baseline(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseline:
+    """`history:BRANCH` -> the newest run on BRANCH in the history at `db_path`."""
+    branch = spec.removeprefix(PREFIX)
+    if not is_history_baseline(spec) or not branch:
+        raise UsageError(f"--baseline {spec!r}: expected history:BRANCH, e.g. history:main")
+    db = store.connect(db_path, create=False)
+    try:
+        return baseline(db, branch, window=window)
+    finally:
+        db.close()
+
+
+def gate_baseline(spec: str, config: Config) -> Baseline:
+    """`--baseline history:BRANCH` as the gate's `Baseline` (coverage per file, durations)."""
+    from testgate.checks.coverage import CoverageBaseline
+    from testgate.gate import Baseline
+
+    found = load_baseline(spec, config.history_path)
+    run = found.run
+    source = f"{spec} (run {run.id}, {(run.commit or 'no commit')[:10]}, {run.time})"
+    coverage = (
+        CoverageBaseline(
+            found.coverage, {p: (f.statements, f.missing) for p, f in found.files.items()}, source
+        )
+        if found.coverage is not None
+        else None
+    )
+    return Baseline(source, coverage, dict(found.durations) or None)
+
+
+__all__ = [
+    "FileTotals",
+    "HistoryBaseline",
+    "gate_baseline",
+    "is_history_baseline",
+    "load_baseline",
+    "record_flaky",
+    "record_run",
+]

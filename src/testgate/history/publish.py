@@ -1,0 +1,56 @@
+"""What `testgate gate` does last: append the run to the history, then write index.html (whose
+trends include this run) and the badges. One call for the gate to make."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from testgate.checks import GateResult
+from testgate.config import Config
+from testgate.history.record import record_run
+from testgate.model import CoverageData, JUnitReport
+from testgate.render.badges import write_badges
+from testgate.render.html import write_html_report
+
+
+def publish(
+    config: Config,
+    *,
+    result: GateResult,
+    reports: Sequence[JUnitReport],
+    coverage: CoverageData | None,
+    flaky: Mapping[str, Any] | None,
+    record: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Record the run (unless `record` is false), write reports/index.html and badges/*.svg;
+    returns the files written."""
+    if record:
+        record_run(
+            config.history_path,
+            result=result,
+            reports=reports,
+            coverage=coverage,
+            root=config.root,
+            keep=config.history_keep,
+            env=env,
+        )
+    html = write_html_report(
+        config.reports_dir / "index.html",
+        result=result,
+        reports=reports,
+        coverage=coverage,
+        flaky=flaky,
+        history_db=config.history_path,
+        modules=config.coverage.modules,
+    )
+    badges = write_badges(
+        config.reports_dir / "badges",
+        result=result,
+        reports=reports,
+        coverage=coverage,
+        flaky=flaky,
+    )
+    return [html, *badges]

@@ -1,0 +1,444 @@
+"""What the history answers: trends, drops, duration regressions, flakiness, baselines.
+
+Runs where more than 80% of the tests failed are infrastructure failures (a dead database, a
+full disk): every query here ignores them, so one broken machine neither flags every test as
+flaky nor drags a trend down.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from testgate.errors import InputError
+from testgate.history import store
+from testgate.history.store import RUN_COLUMNS, RunRow, run_from_row
+from testgate.model import percent
+
+GATE_KINDS = ("gate", "import")
+
+
+def runs(
+    db: sqlite3.Connection,
+    *,
+    branch: str | None = None,
+    kinds: Sequence[str] | None = None,
+    last: int | None = None,
+    include_infra: bool = False,
+) -> list[RunRow]:
+    """Runs oldest first; the newest `last` of them when given."""
+    where, params = [], []
+    if branch is not None:
+        where.append("branch = ?")
+        params.append(branch)
+    if kinds is not None:
+        where.append(f"kind IN ({','.join('?' * len(kinds))})")
+        params.extend(kinds)
+    if not include_infra:
+        where.append("NOT (tests > 0 AND failed > 0.8 * tests)")
+    sql = f"SELECT {RUN_COLUMNS} FROM runs"  # noqa: S608 - column list is a constant
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC"
+    if last is not None:
+        sql += f" LIMIT {int(last)}"
+    return [run_from_row(r) for r in reversed(db.execute(sql, params).fetchall())]
+
+
+@lru_cache(maxsize=256)
+def glob_regex(glob: str) -> re.Pattern[str]:
+    """`*` and `?` stay within one path segment, `**` spans segments (as .gitignore)."""
+    out, i = [], 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    run: RunRow
+    percent: float
+    statements: int = 0
+
+
+def coverage_trend(
+    db: sqlite3.Connection,
+    *,
+    module: str | None = None,
+    last: int = 20,
+    branch: str | None = None,
+) -> list[TrendPoint]:
+    """Total (or one module glob's) coverage of the last runs that had coverage data."""
+    window = [r for r in runs(db, branch=branch, kinds=GATE_KINDS) if r.coverage is not None]
+    window = window[-last:]
+    if module is None:
+        return [TrendPoint(r, r.coverage) for r in window if r.coverage is not None]
+    pattern = glob_regex(module)
+    file_ids = [i for i, p in db.execute("SELECT id, path FROM files") if pattern.match(p)]
+    if not file_ids or not window:
+        return []
+    ids = ",".join(str(i) for i in file_ids)
+    run_ids = ",".join(str(r.id) for r in window)
+    sums = {
+        row[0]: row[1:]
+        for row in db.execute(
+            "SELECT run_id, sum(statements), sum(missing), sum(branches), sum(missing_branches)"  # noqa: S608 - integers
+            " FROM file_coverage WHERE " + f"run_id IN ({run_ids}) AND file_id IN ({ids})"
+            " GROUP BY run_id"
+        )
+    }
+    points = []
+    for r in window:
+        if r.id in sums:
+            s, m, b, mb = sums[r.id]
+            points.append(TrendPoint(r, percent(s - m + b - mb, s + b), s))
+    return points
+
+
+@dataclass(frozen=True)
+class Drop:
+    first: TrendPoint
+    latest: TrendPoint
+
+    @property
+    def points(self) -> float:
+        return self.first.percent - self.latest.percent
+
+
+def coverage_drop(points: Sequence[TrendPoint]) -> Drop | None:
+    """The change from the oldest to the newest point of the window (None for < 2 points)."""
+    if len(points) < 2:
+        return None
+    return Drop(points[0], points[-1])
+
+
+@dataclass(frozen=True)
+class Regression:
+    node_id: str
+    baseline: float  # median seconds over the earlier runs
+    current: float  # median seconds over the recent runs
+    runs: int  # earlier runs the baseline is the median of
+
+    @property
+    def factor(self) -> float:
+        return self.current / self.baseline if self.baseline else float("inf")
+
+
+def _durations(
+    db: sqlite3.Connection,
+    run_ids: Sequence[int],
+    *,
+    above: float | None = None,
+    tests: Sequence[int] | None = None,
+) -> dict[int, dict[int, float]]:
+    """test id -> run id -> seconds (the mean over attempts that ran, skips left out); only
+    times `above` a floor, only the given `tests` (seeking them rather than reading whole runs).
+    """
+    out: dict[int, dict[int, float]] = defaultdict(dict)
+    if not run_ids:
+        return out
+    ids = ",".join(str(i) for i in run_ids)
+    if tests is not None:
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS _candidates (id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM _candidates")
+        db.executemany("INSERT INTO _candidates (id) VALUES (?)", ((t,) for t in tests))
+        rows = db.execute(
+            "SELECT r.run_id, r.test_id, avg(r.duration) FROM _candidates c CROSS JOIN results r"  # noqa: S608 - integers
+            + f" ON r.test_id = c.id WHERE r.run_id IN ({ids}) AND r.outcome NOT IN (3, 4)"
+            + " AND r.duration IS NOT NULL GROUP BY r.run_id, r.test_id"
+        ).fetchall()
+        db.execute("DELETE FROM _candidates")
+    else:
+        having = f" HAVING avg(duration) > {float(above)!r}" if above is not None else ""
+        rows = db.execute(
+            "SELECT run_id, test_id, avg(duration) FROM results WHERE "  # noqa: S608 - integers
+            + f"run_id IN ({ids}) AND outcome NOT IN (3, 4) AND duration IS NOT NULL"
+            + " GROUP BY run_id, test_id"
+            + having
+        ).fetchall()
+    for run_id, test_id, seconds in rows:
+        out[test_id][run_id] = seconds
+    return out
+
+
+def _names(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    got: dict[int, str] = {}
+    for n in range(0, len(ids), 900):
+        chunk = ids[n : n + 900]
+        got.update(
+            db.execute(
+                f"SELECT id, node_id FROM tests WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders
+                chunk,
+            ).fetchall()
+        )
+    return got
+
+
+def duration_regressions(
+    db: sqlite3.Connection,
+    *,
+    last: int = 5,
+    recent: int = 1,
+    factor: float = 1.5,
+    floor: float = 0.1,
+    branch: str | None = None,
+) -> list[Regression]:
+    """Tests whose median time over the `recent` newest runs exceeds `factor` x their median
+    over the `last` runs before, and the `floor` seconds (noise below it is not a regression).
+    """
+    window = runs(db, branch=branch, kinds=GATE_KINDS, last=last + recent)
+    if len(window) <= recent:
+        return []
+    new_ids = [r.id for r in window[-recent:]]
+    old_ids = [r.id for r in window[:-recent]]
+    # Only a test with a recent time above the floor can regress: read the others no further.
+    candidates = sorted(_durations(db, new_ids, above=floor))
+    per_test = _durations(db, [r.id for r in window], tests=candidates)
+    found = []
+    for test_id, by_run in per_test.items():
+        new = [by_run[i] for i in new_ids if i in by_run]
+        old = [by_run[i] for i in old_ids if i in by_run]
+        if not new or not old:
+            continue
+        current, baseline = statistics.median(new), statistics.median(old)
+        if current > floor and current > factor * baseline:
+            found.append((test_id, baseline, current, len(old)))
+    names = _names(db, [f[0] for f in found])
+    regressions = [Regression(names[t], b, c, n) for t, b, c, n in found]
+    return sorted(regressions, key=lambda r: (-r.factor, r.node_id))
+
+
+@dataclass(frozen=True)
+class FlakyStat:
+    node_id: str
+    flaked: int  # runs of the window in which it flaked
+    runs: int  # runs of the window in which it ran
+    last_flaked_run: int
+    clean_since: int  # runs since its last flake where it ran and did not fail
+    active: bool  # still labelled flaky: fewer than `clear_after` clean runs since
+    kind: str | None = None  # from a flake hunt, when one classified it
+    repro: str | None = None
+    commits: tuple[str, ...] = ()
+
+    @property
+    def rate(self) -> float:
+        return self.flaked / self.runs if self.runs else 0.0
+
+
+@dataclass(frozen=True)
+class FlakyReport:
+    window: tuple[RunRow, ...]
+    tests: tuple[FlakyStat, ...]  # ranked: most flakes first
+    per_run: Mapping[int, int] = field(default_factory=dict)  # run id -> tests that flaked
+
+    @property
+    def active(self) -> tuple[FlakyStat, ...]:
+        return tuple(t for t in self.tests if t.active)
+
+
+def flaky_tests(
+    db: sqlite3.Connection,
+    *,
+    last: int = 30,
+    clear_after: int = 10,
+    branch: str | None = None,
+) -> FlakyReport:
+    """Cross-run flakiness over the newest `last` runs (infrastructure failures left out).
+
+    A test flaked in a run when it failed there and passed on the same commit: in that run
+    (a rerun, a repetition, a hunt iteration) or in any other run of that commit. Failing on a
+    commit where it never passed is a real failure, not a flake. The label clears after
+    `clear_after` clean runs.
+    """
+    window = runs(db, branch=branch, last=last)
+    if not window:
+        return FlakyReport((), ())
+    order = {r.id: n for n, r in enumerate(window)}
+    # "Passed on the same commit" looks at every run of the window's commits, even older ones.
+    commits = sorted({r.commit for r in window if r.commit is not None})
+    related = {r.id: r.commit for r in window}
+    for n in range(0, len(commits), 900):
+        chunk = commits[n : n + 900]
+        for run_id, sha in db.execute(
+            "SELECT id, commit_sha FROM runs WHERE "  # noqa: S608 - placeholders
+            + f"commit_sha IN ({','.join('?' * len(chunk))})"
+            + " AND NOT (tests > 0 AND failed > 0.8 * tests)",
+            chunk,
+        ):
+            related.setdefault(run_id, sha)
+    commit = related
+    lo, hi = window[0].id, window[-1].id
+    candidates = sorted(
+        {
+            t
+            for run_id, t in db.execute(
+                "SELECT run_id, test_id FROM results INDEXED BY results_failed"
+                " WHERE outcome IN (1, 2) AND run_id BETWEEN ? AND ?",
+                (lo, hi),
+            )
+            if run_id in order
+        }
+    )
+    passed: dict[tuple[int, int], bool] = {}
+    failed: dict[tuple[int, int], bool] = {}
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS _candidates (id INTEGER PRIMARY KEY)")
+    db.execute("DELETE FROM _candidates")
+    db.executemany("INSERT INTO _candidates (id) VALUES (?)", ((t,) for t in candidates))
+    related_ids = ",".join(str(r) for r in sorted(related))
+    for test_id, run_id, outcome in db.execute(
+        # CROSS JOIN fixes the order: per candidate, seek (run, test); never scan whole runs
+        "SELECT r.test_id, r.run_id, r.outcome FROM _candidates c CROSS JOIN results r"  # noqa: S608 - integers
+        + f" ON r.test_id = c.id WHERE r.run_id IN ({related_ids})"
+    ):
+        key = (test_id, run_id)
+        if outcome in store.PASS_CODES:
+            passed[key] = True
+        elif outcome in store.FAIL_CODES:
+            failed[key] = True
+    db.execute("DELETE FROM _candidates")
+    lo = min(related)
+    passed_on: set[tuple[int, str]] = {(t, c) for (t, r) in passed if (c := commit[r]) is not None}
+    ran: dict[int, list[int]] = defaultdict(list)
+    in_window = [k for k in passed.keys() | failed.keys() if k[1] in order]
+    for t, r in sorted(in_window, key=lambda k: order[k[1]]):
+        ran[t].append(r)
+    hunts = _hunt_info(db, candidates, lo, hi)
+    stats, per_run = [], dict.fromkeys(order, 0)
+    for t, run_ids in ran.items():
+        flaked = [
+            r
+            for r in run_ids
+            if failed.get((t, r))
+            and (passed.get((t, r)) or (commit[r] is not None and (t, commit[r]) in passed_on))
+        ]
+        if not flaked:
+            continue
+        for r in flaked:
+            per_run[r] += 1
+        last_flake = flaked[-1]
+        clean = sum(1 for r in run_ids if order[r] > order[last_flake] and not failed.get((t, r)))
+        stats.append((t, flaked, len(run_ids), last_flake, clean))
+    names = _names(db, [s[0] for s in stats])
+    result = [
+        FlakyStat(
+            node_id=names[t],
+            flaked=len(flaked),
+            runs=n_runs,
+            last_flaked_run=last_flake,
+            clean_since=clean,
+            active=clean < clear_after,
+            kind=hunts.get(t, (None, None))[0],
+            repro=hunts.get(t, (None, None))[1],
+            commits=tuple(sorted({c for r in flaked if (c := commit[r]) is not None})),
+        )
+        for t, flaked, n_runs, last_flake, clean in stats
+    ]
+    result.sort(key=lambda s: (-s.flaked, -s.rate, s.node_id))
+    return FlakyReport(tuple(window), tuple(result), per_run)
+
+
+def _hunt_info(
+    db: sqlite3.Connection, test_ids: Sequence[int], lo: int, hi: int
+) -> dict[int, tuple[str | None, str | None]]:
+    """The newest flake hunt's kind and repro command per test."""
+    info: dict[int, tuple[str | None, str | None]] = {}
+    for n in range(0, len(test_ids), 900):
+        chunk = test_ids[n : n + 900]
+        for test_id, kind, repro in db.execute(
+            "SELECT test_id, kind, repro FROM hunt_tests WHERE "  # noqa: S608 - placeholders
+            + f"test_id IN ({','.join('?' * len(chunk))}) AND run_id BETWEEN ? AND ?"
+            + " AND verdict = 'flaky' ORDER BY run_id",
+            (*chunk, lo, hi),
+        ):
+            info[test_id] = (kind, repro)
+    return info
+
+
+@dataclass(frozen=True)
+class FileTotals:
+    """Per-file counts as stored (the history keeps counts, not line numbers)."""
+
+    path: str
+    statements: int
+    missing: int
+    branches: int
+    missing_branches: int
+
+    @property
+    def percent(self) -> float:
+        return percent(
+            self.statements - self.missing + self.branches - self.missing_branches,
+            self.statements + self.branches,
+        )
+
+
+@dataclass(frozen=True)
+class HistoryBaseline:
+    """What `--baseline history:BRANCH` compares against: the newest run on that branch."""
+
+    run: RunRow
+    files: Mapping[str, FileTotals]
+    durations: Mapping[str, float]  # node id -> median seconds over the newest runs
+
+    @property
+    def coverage(self) -> float | None:
+        """Total percent as recorded (lines and branches together, as coverage.py)."""
+        return self.run.coverage
+
+    def module_percent(self, glob: str) -> float | None:
+        """Aggregate coverage of the files matching `glob`; None when none matched."""
+        pattern = glob_regex(glob)
+        chosen = [f for p, f in self.files.items() if pattern.match(p)]
+        if not chosen:
+            return None
+        s = sum(f.statements for f in chosen)
+        m = sum(f.missing for f in chosen)
+        b = sum(f.branches for f in chosen)
+        mb = sum(f.missing_branches for f in chosen)
+        return percent(s - m + b - mb, s + b)
+
+
+def baseline(db: sqlite3.Connection, branch: str, *, window: int = 5) -> HistoryBaseline:
+    """The newest gate run on `branch` (infrastructure failures skipped), with per-file coverage
+    and per-test durations as the median over the newest `window` runs on the branch.
+    """
+    recent = runs(db, branch=branch, kinds=GATE_KINDS, last=window)
+    if not recent:
+        raise InputError(
+            f"history has no run on branch {branch!r}; record one (testgate gate on {branch}) "
+            "or use a baseline folder"
+        )
+    latest = recent[-1]
+    files = {
+        path: FileTotals(path, s, m, b, mb)
+        for path, s, m, b, mb in db.execute(
+            "SELECT f.path, c.statements, c.missing, c.branches, c.missing_branches"
+            " FROM file_coverage c JOIN files f ON f.id = c.file_id WHERE c.run_id = ?",
+            (latest.id,),
+        )
+    }
+    per_test = _durations(db, [r.id for r in recent])
+    names = _names(db, list(per_test))
+    durations = {names[t]: statistics.median(v.values()) for t, v in per_test.items()}
+    return HistoryBaseline(latest, files, durations)

@@ -1,0 +1,47 @@
+"""`reports/gate.md`: GitHub-flavoured Markdown for job summaries and PR comments."""
+
+from __future__ import annotations
+
+import html
+
+from testgate.checks import GateResult, Status
+from testgate.render.text import value, verdict
+
+_ICON = {Status.PASS: "✅ pass", Status.FAIL: "❌ fail", Status.WARN: "⚠️ warn"}
+MAX_DETAILS = 200
+
+
+def _cell(text: str) -> str:
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def render(result: GateResult, *, name: str = "gate") -> str:
+    icon = "✅" if result.passed else "❌"
+    lines = [
+        f"## {icon} testgate {verdict(result, name)}",
+        "",
+        "| Check | Actual | Limit | Status | Message |",
+        "|---|---:|---:|---|---|",
+    ]
+    for c in result.checks:
+        lines.append(
+            f"| `{_cell(c.id)}` | {_cell(value(c.id, c.actual))} | {_cell(value(c.id, c.limit))}"
+            f" | {_ICON[c.status]} | {_cell(c.message)} |"
+        )
+    for c in result.checks:
+        if not c.details or (c.status is Status.PASS and not c.id.startswith("coverage.modules")):
+            continue
+        shown = c.details[:MAX_DETAILS]
+        more = len(c.details) - len(shown)
+        body = "\n".join(shown) + (f"\n... and {more} more" if more else "")
+        lines += [
+            "",
+            f"<details><summary><code>{c.id}</code> ({len(c.details)})</summary>",
+            "",
+            "```",
+            body.replace("```", "'''"),
+            "```",
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines) + "\n"
