@@ -10,8 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from testgate import shard
+import testgate.shard as shard
+from testgate.checks import GateResult
 from testgate.errors import InputError
+from testgate.history.record import record_run
+from testgate.model import Case, JUnitReport, Outcome
 
 IDS = [f"tests/test_m{i % 7}.py::test_{i}" for i in range(40)]
 
@@ -227,27 +230,17 @@ def test_missing_source_and_empty_folder_are_input_errors(tmp_path: Path) -> Non
 
 
 def _history(path: Path, runs: list[dict[str, list[float]]]) -> None:
-    con = sqlite3.connect(path)
-    con.executescript(
-        "CREATE TABLE runs (id INTEGER PRIMARY KEY);"
-        "CREATE TABLE tests (id INTEGER PRIMARY KEY, node_id TEXT NOT NULL UNIQUE);"
-        "CREATE TABLE results (run_id INTEGER, test_id INTEGER, attempt INTEGER,"
-        " outcome INTEGER, duration REAL);"
-    )
-    ids: dict[str, int] = {}
-    for run_id, run in enumerate(runs, 1):
-        con.execute("INSERT INTO runs (id) VALUES (?)", (run_id,))
-        for node, attempts in run.items():
-            if node not in ids:
-                ids[node] = len(ids) + 1
-                con.execute("INSERT INTO tests VALUES (?, ?)", (ids[node], node))
-            for attempt, seconds in enumerate(attempts, 1):
-                con.execute(
-                    "INSERT INTO results VALUES (?, ?, ?, 0, ?)",
-                    (run_id, ids[node], attempt, seconds),
-                )
-    con.commit()
-    con.close()
+    """Runs recorded the way `testgate gate` records them (repetitions as attempts)."""
+    for run in runs:
+        cases = tuple(
+            Case(node_id=node, name=node, outcome=Outcome.PASSED, duration=s, repetition=i)
+            for node, attempts in run.items()
+            for i, s in enumerate(attempts, 1)
+        )
+        report = JUnitReport(path="reports/junit/unit.xml", cases=cases)
+        record_run(
+            path, result=GateResult(()), reports=[report], coverage=None, root=path.parent, env={}
+        )
 
 
 def test_history_database_gives_mean_seconds_per_run(tmp_path: Path) -> None:
