@@ -251,6 +251,7 @@ def _gate_check(checkout: Path, reports: Path, check_id: str, *, exit_code: int)
     assert done.returncode == exit_code, done.stdout + done.stderr
     gate = json.loads((reports / "gate.json").read_text())
     found = [c for c in gate["checks"] if c["id"] == check_id]
-    assert len(found) == 1, f"gate.json has no {check_id} check: {[c['id'] for c in gate['checks']]}"
+    ids = [c["id"] for c in gate["checks"]]
+    assert len(found) == 1, f"gate.json has no {check_id} check, only {ids}"
     (check,) = found
     return {"status": check["status"], "message": check["message"]}
