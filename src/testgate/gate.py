@@ -25,6 +25,7 @@ from testgate.checks import durations as duration_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.coverage import CoverageBaseline
 from testgate.checks.inventory import check_inventory
+from testgate.checks.shards import check_junit_dir
 from testgate.config import Config
 from testgate.errors import InputError, TestgateError
 from testgate.model import Case, CoverageData, JUnitReport
@@ -337,6 +338,10 @@ def evaluate(
                 _rel(config.reports_dir / "junit", config.root), len(files), errors
             )
         )
+    if "tests" in which:
+        shards = check_junit_dir(config.reports_dir / "junit")
+        if shards is not None:
+            checks.append(shards)
 
     base: Baseline | None = None
     base_path = baseline if baseline is not None else config.baseline
