@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +81,9 @@ STABLE = {
 def make_project(root: Path, files: dict[str, str], config: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\naddopts = ["-ra"]\n' + textwrap.dedent(config)
+        # hypothesis is in our environment, not the planted projects': skip its slow import
+        '[tool.pytest.ini_options]\naddopts = ["-ra", "-p", "no:hypothesispytest"]\n'
+        + textwrap.dedent(config)
     )
     for name, text in files.items():
         path = root / name
@@ -298,13 +299,13 @@ def test_a_hanging_test_times_out_and_the_hunt_goes_on(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def slow_project(tmp_path: Path) -> Iterator[Path]:
+def slow_project(tmp_path: Path) -> Path:
     files = {
         "tests/__init__.py": "",
         "tests/test_slow.py": "import time\n\ndef test_slow():\n    time.sleep(1.5)\n",
         "tests/test_quick.py": "def test_quick():\n    assert True\n",
     }
-    yield make_project(tmp_path, files)
+    return make_project(tmp_path, files)
 
 
 def test_ctrl_c_writes_a_partial_report_and_resume_finishes(slow_project: Path) -> None:
@@ -322,7 +323,7 @@ def test_ctrl_c_writes_a_partial_report_and_resume_finishes(slow_project: Path) 
         time.sleep(0.05)
     assert first.exists()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1
     assert "interrupted after" in err
     assert "testgate flaky --resume" in err

@@ -17,7 +17,7 @@ from testgate.checks.flaky import check_flaky
 from testgate.errors import ExitCode, Interrupted, UsageError
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky.aggregate import FLAKY, aggregate
-from testgate.flaky.classify import Classifier, Finding
+from testgate.flaky.classify import Classifier, Finding, classify_all
 from testgate.flaky.report import build_report, write_reports
 from testgate.flaky.runner import Stopped
 from testgate.flaky.stats import plan
@@ -165,9 +165,7 @@ def run(args: argparse.Namespace) -> int:
             root, work, timeout=settings.timeout, jobs=settings.jobs, alone=args.alone, stop=stop
         )
         try:
-            for test in tests:
-                if test.verdict == FLAKY:
-                    findings[test.id] = classifier.classify(test, iterations)
+            findings = classify_all(classifier, tests, iterations)
         except KeyboardInterrupt:
             stop.set()
             interrupted = True

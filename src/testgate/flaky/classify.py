@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from testgate.flaky.aggregate import Iteration, TestSummary, prefix
+from testgate.flaky.aggregate import FLAKY, Iteration, TestSummary, prefix
 from testgate.flaky.runner import PytestRun, run_pytest
 from testgate.flaky.stats import runs_to_fail, wilson
 from testgate.model import Outcome
@@ -67,11 +67,14 @@ class Classifier:
         self.runs = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._tally: dict[str, int] = {}
 
     def run(self, ids: Sequence[str]) -> PytestRun:
+        """Every classification run ends with its victim, which is what the tally counts by."""
         with self._lock:
             n = next(self._ids)
             self.runs += 1
+            self._tally[ids[-1]] = self._tally.get(ids[-1], 0) + 1
         return run_pytest(
             [*FIXED_ORDER, *ids],
             root=self.root,
@@ -111,7 +114,6 @@ class Classifier:
         return candidates[0]
 
     def classify(self, test: TestSummary, iterations: Sequence[Iteration]) -> Finding:
-        start = self.runs
         finding = self._classify(test, iterations)
         return Finding(
             finding.kind,
@@ -120,7 +122,7 @@ class Classifier:
             finding.state_setter,
             finding.passes_with,
             finding.verified,
-            self.runs - start,
+            self._tally.get(test.id, 0),
         )
 
     def _classify(self, test: TestSummary, iterations: Sequence[Iteration]) -> Finding:
@@ -182,6 +184,18 @@ class Classifier:
             command([*FIXED_ORDER, victim]),
             passes_with=command([*FIXED_ORDER, *reproduced, victim]),
         )
+
+
+def classify_all(
+    classifier: Classifier, tests: Sequence[TestSummary], iterations: Sequence[Iteration]
+) -> dict[str, Finding]:
+    """Each flaky test's chain of runs is sequential; the chains run side by side."""
+    flaky = [t for t in tests if t.verdict == FLAKY]
+    if not flaky:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(classifier.jobs, len(flaky))) as pool:
+        found = pool.map(lambda t: classifier.classify(t, iterations), flaky)
+        return {t.id: f for t, f in zip(flaky, found, strict=True)}
 
 
 def has_repeat() -> bool:
