@@ -18,7 +18,9 @@ def wilson(failures: int, runs: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z2 / runs
     centre = (p + z2 / (2 * runs)) / denom
     half = z * math.sqrt(p * (1 - p) / runs + z2 / (4 * runs * runs)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if failures == 0 else max(0.0, centre - half)
+    high = 1.0 if failures == runs else min(1.0, centre + half)
+    return low, high
 
 
 def clean_upper_bound(runs: int, confidence: float = 0.95) -> float:
