@@ -96,6 +96,12 @@ def add_parser(sub: Any) -> None:
         help="runs of a flaky test alone when classifying (5)",
     )
     parser.add_argument(
+        "--classify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="classify flaky tests and find polluters / state setters (default: yes)",
+    )
+    parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -160,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     tests = aggregate(iterations)
     findings: dict[str, Finding] = {}
     interrupted = hunt.interrupted
-    if not interrupted:
+    if not interrupted and args.classify:
         classifier = Classifier(
             root, work, timeout=settings.timeout, jobs=settings.jobs, alone=args.alone, stop=stop
         )
