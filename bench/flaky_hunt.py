@@ -155,8 +155,9 @@ def polluter_runs(root: Path, polluter: str, victim: str) -> None:
           "the order run, the alone run and the verified pair)")  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "detect_test_pollution", "--failing-test", victim, "--tests",
-         "tests"],
+        # its console script: run as `python -m` it loads itself into pytest as `__main__`
+        [str(Path(sys.executable).with_name("detect-test-pollution")), "--failing-test",
+         victim, "--tests", "tests"],
         cwd=root, capture_output=True, text=True, check=False,
     )  # fmt: skip
     theirs = time.perf_counter() - start

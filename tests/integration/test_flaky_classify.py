@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -21,6 +24,16 @@ from testgate.flaky.runner import Record, run_pytest
 from testgate.model import Outcome
 
 pytest_plugins = ("pytester",)
+
+
+def run_printed(command: str, root: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command exactly as testgate printed it, `python` being this interpreter."""
+    argv = shlex.split(command)
+    assert argv[:3] == ["python", "-m", "pytest"]
+    return subprocess.run(
+        [sys.executable, *argv[1:]], cwd=root, capture_output=True, text=True, check=False
+    )
+
 
 STATE = {
     "tests/__init__.py": "",
@@ -79,6 +92,7 @@ def test_two_polluters_together_give_an_order_dependent_victim_without_one_culpr
     assert (found.kind, found.polluter, found.verified) == (ORDER_DEPENDENT, None, False)
     assert found.repro == (f"python -m pytest -p no:randomly -p no:cacheprovider {A} {C} {B} {V2}")
     assert found.pytest_runs >= 4
+    assert run_printed(found.repro, project).returncode == 1
 
 
 def test_two_setters_together_give_a_brittle_test_without_one_state_setter(
@@ -91,6 +105,8 @@ def test_two_setters_together_give_a_brittle_test_without_one_state_setter(
     assert found.passes_with == (
         f"python -m pytest -p no:randomly -p no:cacheprovider {R1} {C} {R2} {S2}"
     )
+    assert run_printed(found.passes_with, project).returncode == 0
+    assert run_printed(found.repro, project).returncode == 1
 
 
 def test_a_failure_no_order_reproduces_is_non_deterministic(
@@ -102,6 +118,7 @@ def test_a_failure_no_order_reproduces_is_non_deterministic(
     summary = TestSummary(FAKE, passed=1, failed=1, skipped=0, failures=())
     found = classifier(project, alone=3).classify(summary, runs)
     assert found.kind == NON_DETERMINISTIC
+    assert run_printed(found.repro, project).returncode == 0  # it does pass, honestly
     assert found.repro == (
         f"python -m pytest -p randomly -p no:cacheprovider --randomly-seed=0 {FAKE}"
     )

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         findings,
         count=settings.count,
         seed=settings.seed,
-        complete=not hunt.interrupted and len(iterations) == settings.count,
+        complete=not interrupted and len(iterations) == settings.count,
         budget=budget,
         pytest_args=settings.pytest_args,
     )

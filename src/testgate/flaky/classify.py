@@ -63,7 +63,8 @@ class Classifier:
         stop: threading.Event | None = None,
     ) -> None:
         self.root, self.work, self.timeout = root, work, timeout
-        self.jobs, self.alone, self.stop = max(1, jobs), max(1, alone), stop
+        self.jobs, self.alone = max(1, jobs), max(1, alone)
+        self.stop = stop if stop is not None else threading.Event()
         self.runs = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -193,9 +194,15 @@ def classify_all(
     flaky = [t for t in tests if t.verdict == FLAKY]
     if not flaky:
         return {}
-    with ThreadPoolExecutor(max_workers=min(classifier.jobs, len(flaky))) as pool:
-        found = pool.map(lambda t: classifier.classify(t, iterations), flaky)
-        return {t.id: f for t, f in zip(flaky, found, strict=True)}
+    pool = ThreadPoolExecutor(max_workers=min(classifier.jobs, len(flaky)))
+    try:
+        futures = [pool.submit(classifier.classify, t, iterations) for t in flaky]
+        return {t.id: f.result() for t, f in zip(flaky, futures, strict=True)}
+    except KeyboardInterrupt:
+        classifier.stop.set()  # the running pytest processes are killed, not waited for
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def has_repeat() -> bool:
