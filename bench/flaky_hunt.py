@@ -151,8 +151,9 @@ def polluter_runs(root: Path, polluter: str, victim: str) -> None:
     )
     ours = time.perf_counter() - start
     assert found.polluter == polluter, found
-    print(f"testgate:              {found.pytest_runs:3d} pytest runs ({ours:.1f} s, including "
-          "the order run, the alone run and the verified pair)")  # fmt: skip
+    print(f"testgate:              {found.pytest_runs:3d} pytest runs ({ours:.1f} s with the "
+          "failing-order run a hunt already has; runs: alone, order check, bisection, "
+          "verified pair)")  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(
         # its console script: run as `python -m` it loads itself into pytest as `__main__`
