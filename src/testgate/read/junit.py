@@ -1,119 +1,728 @@
 """Read JUnit/xUnit XML from any producer into `JUnitReport` values.
 
-Baseline reader: safe parser settings and pytest node ids. (The foundation issue hardens it
-against the whole corpus.)
+One streaming pass of libxml2 (lxml's pull parser) with every dangerous feature off: no DTD
+loading, no entity substitution, no network, no huge-tree mode. Test cases are normalized as
+they end and their elements dropped, so memory stays bounded on files with 100,000 cases.
+
+What the reader does with difficult input, deliberately:
+
+- empty (or blank) file: refused, a crashed run never passes for an empty one;
+- over `max_bytes` (default `MAX_BYTES`): refused from its size, before a byte is parsed;
+- a DOCTYPE (any entity declaration, internal or external): refused before the parser sees it;
+- truncated (a killed run: the file ends inside the root element): refused with the line and
+  column where it stops, or with ``salvage=True`` read as the complete cases before the cut,
+  marked ``salvaged=True``;
+- malformed anywhere else: refused with libxml2's line, column and reason;
+- UTF-8 BOM and declared single-byte encodings (ISO-8859-1, ...) are libxml2's own business;
+  UTF-16/UTF-32 (BOM or zero-byte pattern) are transcoded to UTF-8 while streaming, since a
+  BOM says more than a declaration (producers write ``encoding="UTF-16 LE"`` and worse);
+- native non-JUnit XML (NUnit ``<test-run>``, TRX ``<TestRun>``, xUnit.net ``<assemblies>``,
+  namespaced roots): refused as "not JUnit XML: root element <...>".
+
+Times (`time` attributes) are seconds; see `parse_seconds` for decimal commas and negatives.
 """
 
 from __future__ import annotations
 
+import codecs
+import gc
+import math
 import os
 import re
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import IO, Any
 
 from lxml import etree
 
 from testgate.errors import InputError
 from testgate.model import Attempt, Case, JUnitReport, Outcome
 
-MAX_BYTES = 512 * 1024 * 1024
+MAX_BYTES = 256 * 1024 * 1024
+"""Files larger than this are refused unread; `read_junit(max_bytes=...)` lowers (or raises) it."""
+
+_CHUNK = 1 << 16
+_SUITE, _SUITES, _CASE = "testsuite", "testsuites", "testcase"
 _REPEAT = re.compile(r"(?:\[|-)(\d+)-(\d+)\]$")
-_ATTEMPTS = ("flakyFailure", "flakyError", "rerunFailure", "rerunError")
+_ATTEMPTS = frozenset(("flakyFailure", "flakyError", "rerunFailure", "rerunError"))
+# Rank of the outcome a child element states: the worst one of a testcase wins.
+_CHILD_RANK = {"failure": 3, "error": 2, "skipped": 1}
+_XPASS_MESSAGE = "xfail-marked test passes unexpectedly"  # old pytest, strict xpass
+_XFAIL_MESSAGE = "expected test failure"  # old pytest (< 3) xfail
+# `status`/`result` attributes (GoogleTest, tst, converted NUnit/MSTest) when no child element
+# states an outcome.
+_STATUS = {
+    "failed": Outcome.FAILED,
+    "failure": Outcome.FAILED,
+    "fail": Outcome.FAILED,
+    "error": Outcome.ERROR,
+    "errored": Outcome.ERROR,
+    "skipped": Outcome.SKIPPED,
+    "skip": Outcome.SKIPPED,
+    "notrun": Outcome.SKIPPED,
+    "not run": Outcome.SKIPPED,
+    "disabled": Outcome.SKIPPED,
+    "ignored": Outcome.SKIPPED,
+    "notrunnable": Outcome.SKIPPED,
+    "inconclusive": Outcome.SKIPPED,
+    "pending": Outcome.SKIPPED,
+    "suppressed": Outcome.SKIPPED,
+    "xfail": Outcome.XFAILED,
+    "xfailed": Outcome.XFAILED,
+    "xpass": Outcome.XPASSED,
+    "xpassed": Outcome.XPASSED,
+}
+# libxml2 errors that mean "the document is fine so far but stops" (raised when input ends).
+_INF = math.inf
+_NOT_TRUNCATION = frozenset((4, 5))  # XML_ERR_DOCUMENT_EMPTY, XML_ERR_DOCUMENT_END
+_PYTHON_TEST_MODULE = re.compile(r"^(?:test_.*|.*_test)$")
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-    )
+def parse_seconds(value: str | None) -> float:
+    """Seconds from a `time` attribute; 0.0 when absent or meaningless.
+
+    Decimal commas (``"1,5"``, a producer's locale) read as a decimal point; with both a comma and
+    a point (``"1,234.5"``) the comma is a thousands separator. Negative times (clock steps
+    during the run), NaN and infinities are recorded as 0.0: a duration is never negative.
+    """
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        text = value.strip().removesuffix("s")
+        text = text.replace(",", "") if "." in text else text.replace(",", ".")
+        try:
+            seconds = float(text)
+        except ValueError:
+            return 0.0
+    return seconds if 0.0 < seconds < math.inf else 0.0
 
 
 def split_repetition(name: str) -> tuple[str, int | None]:
-    """`test_x[3-10]` -> (`test_x`, 3); `test_x[a-3-10]` -> (`test_x[a]`, 3)."""
+    """`test_x[3-10]` -> (`test_x`, 3); `test_x[a-3-10]` -> (`test_x[a]`, 3).
+
+    Per name this is a guess (`test_x[1-2]` may be two parameters); `read_junit` strips a suffix
+    only when the whole file shows pytest-repeat's pattern for that test.
+    """
+    base, rep, _count = _repeat_parts(name)
+    return base, rep
+
+
+def _repeat_parts(name: str) -> tuple[str, int | None, int]:
     m = _REPEAT.search(name)
-    if not m or int(m.group(1)) > int(m.group(2)) or int(m.group(1)) < 1:
-        return name, None
+    if m is None:
+        return name, None, 0
+    k, n = int(m.group(1)), int(m.group(2))
+    if not 1 <= k <= n:
+        return name, None, 0
     head = name[: m.start()]
-    return (head + "]" if m.group(0)[0] == "-" else head), int(m.group(1))
+    return (head + "]" if m.group(0)[0] == "-" else head), k, n
 
 
 def node_id(classname: str | None, name: str, file: str | None, root: Path | None) -> str:
-    if classname and root is not None:
+    """The pytest node id of one case (see `_Resolver` for how it is found)."""
+    return _Resolver(root).node_id(classname, name, file)
+
+
+class _Resolver:
+    """Maps (classname, file) to a pytest node-id prefix, once per distinct pair.
+
+    - a ``file`` attribute ending in ``.py`` (pytest xunit1) is the path; the classname's parts
+      after the file's dotted module name are the classes;
+    - otherwise the dotted ``classname`` is mapped back to the longest ``a/b/c.py`` that exists
+      under ``root`` (pytest xunit2 writes only the classname);
+    - without a match, the first dotted part named like a pytest test module (``test_*`` or
+      ``*_test``) is taken as the file;
+    - anything else (Java, Go, JS, ...) keeps ``classname::name``.
+    """
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.prefixes: dict[tuple[str | None, str | None], str | None] = {}
+        self._is_file: dict[str, bool] = {}
+
+    def node_id(self, classname: str | None, name: str, file: str | None) -> str:
+        key = (classname, file)
+        prefix = self.prefixes.get(key, _MISSING)
+        if prefix is _MISSING:
+            prefix = self.prefixes[key] = self.prefix(classname, file)
+        return self.join(prefix, name)
+
+    def join(self, prefix: str | None, name: str) -> str:
+        if prefix is None:  # pytest's own id for a collection error: the module is the name
+            return self._module_path(name) or name
+        return f"{prefix}::{name}" if prefix else name
+
+    def prefix(self, classname: str | None, file: str | None) -> str | None:
+        """The node-id prefix of a (classname, file) pair; None for a pytest collection error."""
+        if classname == "" and (file is None or file.endswith(".py")):
+            return None
+        if file and file.endswith(".py"):
+            module = file.removesuffix(".py").replace("/", ".").replace("\\", ".")
+            if not classname or classname == module:
+                return file
+            if classname.startswith(module + "."):
+                return "::".join([file, *classname[len(module) + 1 :].split(".")])
+        if not classname:
+            return file or ""
         parts = classname.split(".")
-        for cut in range(len(parts), 0, -1):
-            candidate = "/".join(parts[:cut]) + ".py"
-            if (root / candidate).is_file():
-                return "::".join([candidate, *parts[cut:], name])
-    if file and classname:
-        module = file.removesuffix(".py").replace("/", ".")
-        rest = classname[len(module) + 1 :].split(".") if classname.startswith(module + ".") else []
-        return "::".join([file, *[p for p in rest if p], name])
-    return f"{classname}::{name}" if classname else name
+        cut = self._module_end(parts)
+        if cut is None:
+            return classname
+        return "::".join(["/".join(parts[:cut]) + ".py", *parts[cut:]])
+
+    def _module_path(self, dotted: str) -> str | None:
+        parts = dotted.split(".")
+        return "/".join(parts) + ".py" if self._module_end(parts) == len(parts) else None
+
+    def _module_end(self, parts: list[str]) -> int | None:
+        """How many dotted `parts` name the module file: the longest existing one, else a guess."""
+        if self.root is not None:
+            for cut in range(len(parts), 0, -1):
+                candidate = "/".join(parts[:cut]) + ".py"
+                found = self._is_file.get(candidate)
+                if found is None:
+                    found = self._is_file[candidate] = (self.root / candidate).is_file()
+                if found:
+                    return cut
+        for cut, part in enumerate(parts, start=1):
+            if _PYTHON_TEST_MODULE.match(part):
+                return cut
+        return None
 
 
-def _float(value: str | None) -> float:
-    try:
-        return max(0.0, float((value or "0").replace(",", ".")))
-    except ValueError:
-        return 0.0
+def _message(el: Any) -> str | None:
+    """The `message` attribute, else the first line of the element's text (Surefire nests it)."""
+    msg = el.get("message")
+    if msg:
+        return str(msg)
+    text = "".join(el.itertext()).strip()
+    return text.splitlines()[0][:500] if text else None
+
+
+def _outcome(el: Any) -> tuple[Outcome, str | None, tuple[Attempt, ...]]:
+    """The outcome a testcase's children (or status attributes) state; a bare case passed."""
+    outcome, message, rank = Outcome.PASSED, None, 0
+    attempts: list[Attempt] = []
+    for child in el:
+        tag = child.tag
+        r = _CHILD_RANK.get(tag, 0) if isinstance(tag, str) else 0
+        if r > rank:
+            rank, message = r, _message(child)
+            if r == 3:
+                outcome = Outcome.FAILED
+            elif r == 2:
+                outcome = Outcome.ERROR
+            else:
+                outcome = _skip_kind(child.get("type"), message)
+        elif tag in _ATTEMPTS:
+            t = child.get("time")
+            attempts.append(
+                Attempt(
+                    str(tag),
+                    _message(child),
+                    child.get("type"),
+                    parse_seconds(t) if t is not None else None,
+                )
+            )
+    if rank == 0:
+        status = el.get("result") or el.get("status")
+        if status:
+            outcome = _STATUS.get(status.lower(), Outcome.PASSED)
+            if outcome is not Outcome.PASSED:
+                message = el.get("message")
+    return outcome, message, tuple(attempts)
+
+
+def _skip_kind(kind: str | None, message: str | None) -> Outcome:
+    if kind and "xfail" in kind.lower():
+        return Outcome.XFAILED
+    if message == _XPASS_MESSAGE:
+        return Outcome.XPASSED
+    if message and message.startswith(_XFAIL_MESSAGE):
+        return Outcome.XFAILED
+    return Outcome.SKIPPED
+
+
+_MISSING: Any = object()
+# --- reading bytes -------------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_NO_BOM = (
+    (b"<\0\0\0", "utf-32-le"),
+    (b"\0\0\0<", "utf-32-be"),
+    (b"<\0", "utf-16-le"),
+    (b"\0<", "utf-16-be"),
+)
+_DECL_ENCODING = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
+_PROLOG_SKIP = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+_XMLNS = re.compile(r"""\sxmlns\s*=\s*(["'])(.*?)\1""")
+_START_TAG = re.compile(r"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)(?=[\s/>])([^>]*)")
+
+
+def _wide_encoding(head: bytes) -> tuple[str, int] | None:
+    """UTF-16/32 by BOM or zero-byte pattern: (codec, BOM length)."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec, len(bom)
+    for start, codec in _NO_BOM:
+        if head.startswith(start):
+            return codec, 0
+    return None
+
+
+def _transcoded(first: bytes, handle: IO[bytes], codec: str) -> Iterator[bytes]:
+    """The stream as UTF-8, its declaration's encoding dropped (the BOM was the authority)."""
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    text = _DECL_ENCODING.sub(r"\1", decoder.decode(first), count=1)
+    yield text.encode("utf-8", "surrogatepass")
+    while chunk := handle.read(_CHUNK):
+        yield decoder.decode(chunk).encode("utf-8", "surrogatepass")
+    yield decoder.decode(b"", final=True).encode("utf-8", "surrogatepass")
+
+
+def _prolog(text: str) -> tuple[str, str] | None:
+    """(name, rest of start tag) of the root element, or None when `text` ends first.
+
+    Raises `ValueError` naming a DOCTYPE/ENTITY declaration found before the root.
+    """
+    pos = 0
+    while True:
+        m = _PROLOG_SKIP.match(text, pos)
+        if m is not None:
+            pos = m.end()
+            continue
+        if text.startswith("<!", pos):
+            decl = text[pos : pos + 9].upper()
+            if decl.startswith(("<!DOCTYPE", "<!ENTITY")):
+                kind = "entities (<!ENTITY ...>)" if "<!ENTITY" in text.upper() else "a DOCTYPE"
+                raise ValueError(kind)
+            return None
+        m = _START_TAG.match(text, pos)
+        return (m.group(1), m.group(2)) if m else None
+
+
+class _Refused(Exception):
+    """Internal: a refusal whose message gets the file name prepended."""
+
+
+def _code(exc: etree.XMLSyntaxError) -> int:
+    """libxml2's error number (lxml-stubs do not know the attribute)."""
+    return int(getattr(exc, "code", 0))
+
+
+def _syntax(exc: etree.XMLSyntaxError, *, at_end: bool) -> str:
+    line, column = exc.position
+    where = f"not well-formed XML at line {line}, column {column}"
+    if at_end and _code(exc) not in _NOT_TRUNCATION:
+        return f"{where} (truncated file?)"
+    reason = str(exc.msg or "").split(", line ")[0].strip()
+    return f"{where}: {reason}" if reason else where
+
+
+# --- the reader ----------------------------------------------------------------------------
 
 
 def read_junit(
-    path: str | os.PathLike[str], *, root: Path | None = None, salvage: bool = False
+    path: str | os.PathLike[str],
+    *,
+    root: Path | None = None,
+    salvage: bool = False,
+    max_bytes: int = MAX_BYTES,
 ) -> JUnitReport:
+    """Read one JUnit/xUnit XML file of any producer, or raise `InputError` (one line).
+
+    `root` is the project root that pytest-style node ids are relative to (classnames are mapped
+    back to files under it). `salvage=True` reads a truncated file as the complete cases before
+    the cut (`JUnitReport.salvaged`). Outcomes: `<failure>` > `<error>` > `<skipped>` when a case
+    has several; `<skipped type="pytest.xfail">` is xfailed; pytest's strict XPASS is a failure
+    (as pytest counts it) and its non-strict XPASS a pass (pytest writes nothing to tell it).
+    """
     name = os.fspath(path)
-    del salvage  # the hardened reader salvages truncated files
     try:
-        size = os.path.getsize(name)
+        with open(name, "rb") as handle:
+            return _Reader(name, handle, root, salvage, max_bytes).read()
+    except _Refused as exc:
+        raise InputError(f"{name}: {exc}") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot be read ({exc.strerror})") from None
-    if size == 0:
-        raise InputError(f"{name}: empty file (did the test run crash before writing it?)")
-    if size > MAX_BYTES:
-        raise InputError(f"{name}: {size} bytes is over the {MAX_BYTES}-byte limit")
-    try:
-        tree = etree.parse(name, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise InputError(f"{name}: not well-formed XML ({exc.msg})") from None
-    top = tree.getroot()
-    if top.tag not in ("testsuites", "testsuite"):
-        raise InputError(f"{name}: not JUnit XML: root element <{top.tag}>")
-    cases = []
-    for el in top.iter("testcase"):
-        raw_name = el.get("name", "")
-        test_name, rep = split_repetition(raw_name)
-        outcome = Outcome.PASSED
-        message = None
-        attempts = []
-        for child in el:
-            tag = child.tag
-            if tag == "failure":
-                outcome, message = Outcome.FAILED, child.get("message")
-            elif tag == "error":
-                outcome, message = Outcome.ERROR, child.get("message")
-            elif tag == "skipped":
-                t = child.get("type", "")
-                outcome = Outcome.XFAILED if "xfail" in t else Outcome.SKIPPED
-                message = child.get("message")
-            elif tag in _ATTEMPTS:
-                attempts.append(Attempt(str(tag), child.get("message"), child.get("type")))
-        cases.append(
-            Case(
-                node_id=node_id(el.get("classname"), test_name, el.get("file"), root),
-                name=test_name,
-                outcome=outcome,
-                duration=_float(el.get("time")),
-                classname=el.get("classname"),
-                file=el.get("file"),
-                message=message,
-                repetition=rep,
-                attempts=tuple(attempts),
-            )
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+
+
+class _Reader:
+    def __init__(
+        self, name: str, handle: IO[bytes], root: Path | None, salvage: bool, max_bytes: int
+    ) -> None:
+        self.name = name
+        self.handle = handle
+        self.resolver = _Resolver(root)
+        self.salvage = salvage
+        self.max_bytes = max_bytes
+        self.cases: list[Case] = []
+        self.flagged: set[Any] = set()  # suites whose own error/failure is already a case
+        self.candidates: list[int] = []  # indexes of cases whose name may end in a repeat suffix
+        self.top: Any = None
+        self.time: float | None = None
+        self.suite_times: list[float] = []
+        self.timestamp: str | None = None
+        self.producer: str | None = None
+
+    def read(self) -> JUnitReport:
+        info = os.fstat(self.handle.fileno())
+        if stat.S_ISDIR(info.st_mode):  # pragma: no cover - open() refuses directories on POSIX
+            raise _Refused("is a directory, not a JUnit XML file")
+        if stat.S_ISREG(info.st_mode) and info.st_size > self.max_bytes:
+            raise _Refused(self._too_big(info.st_size))
+        first = self.handle.read(_CHUNK)
+        if not first.strip():
+            raise _Refused("empty file (did the test run crash before writing it?)")
+        salvaged = False
+        collect = gc.isenabled()
+        gc.disable()  # 100k long-lived acyclic values: the cyclic GC would rescan them repeatedly
+        try:
+            self._parse(self._chunks(first))
+        except _Truncated as cut:
+            if not self.salvage or self.top is None:
+                raise _Refused(cut.message) from None
+            salvaged = True
+        finally:
+            if collect:
+                gc.enable()
+        return self._report(salvaged)
+
+    def _too_big(self, size: float) -> str:
+        mib = 1024 * 1024
+        return (
+            f"{size / mib:.1f} MiB is over the {self.max_bytes / mib:g} MiB limit for JUnit files "
+            "(refused unread; split the test run or raise the limit)"
         )
-    time = top.get("time")
-    if time is None and top.tag == "testsuites":
-        suites = top.findall("testsuite")
-        time = str(sum(_float(s.get("time")) for s in suites)) if suites else None
-    return JUnitReport(path=name, cases=tuple(cases), time=_float(time) if time else None)
+
+    def _chunks(self, first: bytes) -> Iterator[bytes]:
+        wide = _wide_encoding(first)
+        if wide is not None:
+            codec, bom = wide
+            try:
+                chunks: Iterator[bytes] = _transcoded(first[bom:], self.handle, codec)
+                head = next(chunks)
+            except UnicodeDecodeError as exc:
+                raise _Refused(f"not valid {codec.upper()} ({exc.reason})") from None
+        else:
+            chunks = iter(())
+            head = first
+        self._check_prolog(head, wide is not None)
+        total = len(head)
+        yield head
+        source: Iterator[bytes] = (
+            chunks if wide is not None else iter(lambda: self.handle.read(_CHUNK), b"")
+        )
+        while True:
+            try:
+                chunk = next(source)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise _Refused(
+                    f"not valid {wide[0].upper() if wide else 'text'} ({exc.reason})"
+                ) from None
+            total += len(chunk)
+            if total > self.max_bytes:
+                raise _Refused(self._too_big(total))
+            yield chunk
+
+    def _check_prolog(self, head: bytes, utf8: bool) -> None:
+        text = head.decode("utf-8" if utf8 else "latin-1", "replace").removeprefix("\ufeff")
+        if text.startswith("ï»¿"):  # a UTF-8 BOM seen through latin-1
+            text = text[3:]
+        try:
+            start = _prolog(text)
+        except ValueError as exc:
+            raise _Refused(
+                f"declares {exc} before its root element; refused unparsed (JUnit XML needs "
+                "none, and entity expansion or external entities are never processed)"
+            ) from None
+        if start is None:
+            return
+        tag, rest = start
+        ns = _XMLNS.search(rest)
+        if tag not in (_SUITES, _SUITE) or ns:
+            shown = f'{tag} xmlns="{ns.group(2)}"' if ns else tag
+            raise _Refused(f"not JUnit XML: root element <{shown}>")
+
+    def _parse(self, chunks: Iterator[bytes]) -> None:
+        """The hot loop: one pass, one `Case` per `<testcase>` end, the element dropped after."""
+        parser = etree.XMLPullParser(
+            events=("end",),
+            tag=(_SUITES, _SUITE, _CASE),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        feed = parser.feed
+        events: Callable[[], Iterator[tuple[str, Any]]] = parser.read_events
+        cases, candidates = self.cases, self.candidates
+        suite_end, enter = self._suite_end, self._enter
+        prefixes, make_prefix, join = (
+            self.resolver.prefixes,
+            self.resolver.prefix,
+            self.resolver.join,
+        )
+        passed, case_tag, repeat, new_case = Outcome.PASSED, _CASE, _REPEAT.search, Case
+        get = etree._Element.get
+        parent_seen: Any = None
+        suite: str | None = None
+
+        def drain() -> None:
+            nonlocal parent_seen, suite
+            last = None  # the last case read whose parent is a suite: its elders go in one cut
+            for _event, el in events():
+                if el.tag != case_tag:
+                    suite_end(el)
+                    parent_seen = last = None
+                    continue
+                parent = el.getparent()
+                if parent is not parent_seen:
+                    parent_seen = parent
+                    suite = enter(el, parent)
+                name = get(el, "name", "")
+                classname = get(el, "classname")
+                file = get(el, "file")
+                t = get(el, "time")
+                if t:
+                    try:
+                        duration = float(t)
+                        if not 0.0 < duration < _INF:
+                            duration = 0.0
+                    except ValueError:
+                        duration = parse_seconds(t)
+                else:
+                    duration = 0.0
+                if len(el) or get(el, "status") is not None or get(el, "result") is not None:
+                    outcome, message, attempts = _outcome(el)
+                else:
+                    outcome, message, attempts = passed, None, ()
+                if name[-1:] == "]" and repeat(name):
+                    candidates.append(len(cases))
+                key = (classname, file)
+                prefix = prefixes.get(key, _MISSING)
+                if prefix is _MISSING:
+                    prefix = prefixes[key] = make_prefix(classname, file)
+                node = f"{prefix}::{name}" if prefix else join(prefix, name)
+                cases.append(
+                    new_case(
+                        node,
+                        name,
+                        outcome,
+                        duration,
+                        classname,
+                        file,
+                        message,
+                        None,
+                        attempts,
+                        suite,
+                    )
+                )
+                if parent.tag != case_tag:
+                    last = el
+            if last is not None:  # bounded memory: drop every element read so far in this suite
+                parent = last.getparent()
+                del parent[: parent.index(last) + 1]
+
+        try:
+            for chunk in chunks:
+                try:
+                    feed(chunk)
+                finally:
+                    drain()
+        except etree.XMLSyntaxError as exc:
+            raise _Refused(_syntax(exc, at_end=False)) from None
+        try:
+            top = parser.close()
+        except etree.XMLSyntaxError as exc:
+            drain()
+            if _code(exc) in _NOT_TRUNCATION:
+                raise _Refused(_syntax(exc, at_end=True)) from None
+            raise _Truncated(_syntax(exc, at_end=True)) from None
+        if top.tag not in (_SUITES, _SUITE):
+            raise _Refused(f"not JUnit XML: root element <{_display_tag(top.tag)}>")
+
+    def _enter(self, el: Any, parent: Any) -> str | None:
+        """A case in a new parent: check the root once; return the enclosing suite's name.
+
+        The suite's children before this case (properties, a suite-level error) are looked at
+        now: the hot loop drops them with the cases.
+        """
+        suite = parent
+        while suite is not None and suite.tag != _SUITE:
+            suite = suite.getparent()
+        self._seen(el if suite is None else suite)
+        if suite is None:
+            return None
+        if suite is parent and suite not in self.flagged:
+            self._suite_children(suite, stop=el)
+        return suite.get("name")  # type: ignore[no-any-return]
+
+    def _suite_children(self, suite: Any, stop: Any = None) -> None:
+        """A suite's own `<error>`/`<failure>` (Ant: the class did not load) is one failed case.
+
+        Jenkins reads it the same way; ignoring it would let a suite that never ran read as green.
+        go-junit-report says who it is in the suite's properties.
+        """
+        worst = None
+        for child in suite:
+            tag = child.tag
+            if child is stop:
+                break
+            if tag in ("failure", "error") and (worst is None or tag == "failure"):
+                worst = child
+            elif (
+                tag == "properties"
+                and self.producer is None
+                and child.find("property[@name='go.version']") is not None
+            ):
+                self.producer = "go-junit-report"
+        if worst is not None:
+            self.flagged.add(suite)
+            name = suite.get("name") or "<testsuite>"
+            outcome = Outcome.FAILED if worst.tag == "failure" else Outcome.ERROR
+            duration = parse_seconds(suite.get("time"))
+            self.cases.append(
+                Case(name, name, outcome, duration, message=_message(worst), suite=name)
+            )
+
+    def _seen(self, el: Any) -> None:
+        """A suite (or the root) seen: root checks the first time, timestamp, producer."""
+        if self.top is None:
+            top = el.getroottree().getroot()
+            if top.tag not in (_SUITES, _SUITE):
+                raise _Refused(f"not JUnit XML: root element <{_display_tag(top.tag)}>")
+            if el.getroottree().docinfo.internalDTD is not None:  # belt and braces: see prolog
+                raise _Refused("declares a DOCTYPE; refused (entities are never processed)")
+            self.top = top
+            self.timestamp = top.get("timestamp")
+            self.producer = _producer(top)
+        if el.tag == _SUITE:
+            if self.timestamp is None:
+                self.timestamp = el.get("timestamp")
+            if self.producer is None:
+                self.producer = _producer(el)
+
+    def _suite_end(self, el: Any) -> None:
+        self._seen(el)
+        parent = el.getparent()
+        if el.tag == _SUITE:
+            if len(el) and el not in self.flagged:
+                self._suite_children(el)
+            if parent is self.top and self.top.tag == _SUITES and el.get("time"):
+                self.suite_times.append(parse_seconds(el.get("time")))
+        if el is self.top:
+            t = el.get("time")
+            self.time = (
+                parse_seconds(t) if t else (sum(self.suite_times) if self.suite_times else None)
+            )
+        elif parent is not None and parent.tag != _CASE:
+            self.flagged.discard(el)
+            el.clear(keep_tail=False)
+            parent.remove(el)
+
+    def _report(self, salvaged: bool) -> JUnitReport:
+        if self.top is None:  # pragma: no cover - the prolog check or close() refused first
+            raise _Refused("no <testsuites> or <testsuite> root element")
+        if self.time is None:
+            t = self.top.get("time")
+            self.time = parse_seconds(t) if t else None
+        cases = self.cases
+        if self.candidates:
+            strip = _repetitions([cases[i] for i in self.candidates], partial=salvaged)
+            for i in self.candidates:
+                case = cases[i]
+                if (case.classname, case.name) in strip:
+                    name, rep = strip[case.classname, case.name]
+                    node = self.resolver.node_id(case.classname, name, case.file)
+                    cases[i] = replace(case, node_id=node, name=name, repetition=rep)
+        producer = self.producer
+        if producer is None and any(c.attempts for c in cases):
+            producer = "Maven Surefire"
+        return JUnitReport(
+            path=self.name,
+            cases=tuple(cases),
+            time=self.time,
+            timestamp=self.timestamp,
+            producer=producer,
+            salvaged=salvaged,
+        )
+
+
+class _Truncated(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _display_tag(tag: Any) -> str:
+    text = str(tag)
+    if text.startswith("{"):
+        ns, _, local = text[1:].partition("}")
+        return f'{local} xmlns="{ns}"'
+    return text
+
+
+def _repetitions(
+    cases: list[Case], *, partial: bool
+) -> dict[tuple[str | None, str], tuple[str, int]]:
+    """Names whose `[k-N]` suffix is pytest-repeat's, decided file-wide.
+
+    A parametrized `test_x[1-2]` looks like a repetition; pytest-repeat shows itself by writing
+    every index 1..N of a test, so a group (classname, base name, N) is a repetition when all N
+    indexes are there. In a salvaged file the last groups are cut short: there, a group also
+    counts when another group with the same N is complete.
+    """
+    groups: dict[tuple[str | None, str, int], dict[int, list[str]]] = {}
+    for case in cases:
+        base, k, n = _repeat_parts(case.name)
+        if k is not None:
+            groups.setdefault((case.classname, base, n), {}).setdefault(k, []).append(case.name)
+    complete = {n for (_, _, n), ks in groups.items() if len(ks) == n}
+    strip: dict[tuple[str | None, str], tuple[str, int]] = {}
+    for (classname, base, n), ks in groups.items():
+        if len(ks) == n or (partial and n in complete):
+            for k, names in ks.items():
+                for name in names:
+                    strip[classname, name] = (base, k)
+    return strip
+
+
+_PRODUCERS: tuple[tuple[str, str, Callable[[str], bool], str], ...] = (
+    (_SUITES, "name", lambda v: v == "pytest tests", "pytest"),
+    (_SUITE, "name", lambda v: v == "pytest", "pytest"),
+    (_SUITES, "name", lambda v: v == "jest tests", "jest-junit"),
+    (_SUITES, "name", lambda v: v == "AllTests", "GoogleTest"),
+    (_SUITE, "name", lambda v: v == "Mocha Tests", "Mocha"),
+    (
+        _SUITE,
+        "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation",
+        lambda v: "surefire" in v,
+        "Maven Surefire",
+    ),
+)
+
+
+def _producer(el: Any) -> str | None:
+    """The producer, when the root or first suite says it in a way only it does."""
+    for tag, attr, test, producer in _PRODUCERS:
+        if el.tag == tag:
+            value = el.get(attr)
+            if value is not None and test(value):
+                return producer
+    if el.tag == _SUITE and el.get("file") is not None and el.get("assertions") is not None:
+        return "PHPUnit"
+    return None
