@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import signal
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 
 from testgate.cli import main
+from testgate.flaky.hunt import Settings
+from testgate.flaky.hunt import run as run_hunt
 from testgate.read.junit import read_junit
 
 ZOO = {
@@ -102,13 +105,13 @@ def run_printed(command: str, root: Path) -> subprocess.CompletedProcess[str]:
 
 
 class Hunt:
-    def __init__(self, root: Path, code: int, out: str, err: str) -> None:
+    def __init__(self, root: Path, code: int, out: str, err: str, reports: Path) -> None:
         self.root, self.code, self.out, self.err = root, code, out, err
-        self.report: dict[str, Any] = json.loads((root / "reports/flaky.json").read_text())
+        self.report: dict[str, Any] = json.loads((reports / "flaky.json").read_text())
         self.tests = {t["id"]: t for t in self.report["tests"]}
 
 
-def hunt(root: Path, *args: str) -> Hunt:
+def hunt(root: Path, *args: str, reports: Path | None = None) -> Hunt:
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         out_path, err_path = root / "hunt.out", root / "hunt.err"
@@ -116,10 +119,11 @@ def hunt(root: Path, *args: str) -> Hunt:
         with out_path.open("w") as out, err_path.open("w") as err:
             sys.stdout, sys.stderr = out, err
             try:
-                code = main(["flaky", *args])
+                extra = ["--reports", str(reports)] if reports is not None else []
+                code = main(["flaky", *extra, *args])
             finally:
                 sys.stdout, sys.stderr = saved
-    return Hunt(root, code, out_path.read_text(), err_path.read_text())
+    return Hunt(root, code, out_path.read_text(), err_path.read_text(), reports or root / "reports")
 
 
 @pytest.fixture(scope="module")
@@ -264,8 +268,9 @@ def test_a_crashing_test_is_recorded_and_the_hunt_goes_on(tmp_path: Path) -> Non
         **HOSTILE,
         "tests/test_crash.py": "import os\n\ndef test_crash():\n    os._exit(3)\n",
     }
-    root = make_project(tmp_path, files)
-    result = hunt(root, "--count", "3", "--seed", "1", "--jobs", "2")
+    root = make_project(tmp_path / "project", files)
+    # reports outside the project: their paths in flaky.json are absolute
+    result = hunt(root, "--count", "3", "--seed", "1", "--jobs", "2", reports=tmp_path / "out")
     assert result.code == 0
     assert [r["status"] for r in result.report["runs"]] == ["crashed"] * 3
     assert {r["exit_code"] for r in result.report["runs"]} == {3}
@@ -275,6 +280,7 @@ def test_a_crashing_test_is_recorded_and_the_hunt_goes_on(tmp_path: Path) -> Non
     assert run_printed(crash["repro"], root).returncode == 3
     # the cases that completed before the crash are kept, run by run
     for r in result.report["runs"]:
+        assert Path(r["junit"]).is_absolute()
         record = json.loads((root / r["junit"]).with_suffix(".json").read_text())
         before = record["order"][: record["order"].index("tests/test_crash.py::test_crash")]
         cases = read_junit(root / r["junit"], root=root, salvage=True).cases
@@ -370,3 +376,23 @@ def test_pytest_usage_error_is_one_line_exit_2(
     assert code == 2
     assert err.startswith("testgate: pytest exited 4 in iteration 1")
     assert err.count("\n") == 1
+
+
+class CtrlC(io.StringIO):
+    """Ctrl-C arriving while the hunt reports its first finished iteration."""
+
+    def write(self, text: str) -> int:
+        del text
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_keeps_finished_iterations_and_voids_running_ones(
+    slow_project: Path,
+) -> None:
+    settings = Settings(slow_project, slow_project / "reports", 4, 5, 2, 60.0)
+    result = run_hunt(settings, progress=CtrlC())
+    assert result.interrupted
+    assert 1 <= len(result.iterations) < 4
+    assert all(it.status == "completed" for it in result.iterations)
+    saved = sorted(p.name for p in settings.work.glob("run-*.json"))
+    assert saved == [f"run-{it.iteration:02d}.json" for it in result.ordered]
