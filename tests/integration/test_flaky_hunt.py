@@ -367,14 +367,26 @@ print(r.status.value, r.id)
 """
 
 
-def test_pytest_usage_error_is_one_line_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("args", "files", "message"),
+    [
+        (["--", "--no-such-option"], HOSTILE, "testgate: pytest exited 4 in iteration 1: "),
+        ([], {"tests/__init__.py": ""}, "testgate: pytest collected no tests in iteration 1;"),
+    ],
+)
+def test_pytest_usage_errors_are_one_line_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    files: dict[str, str],
+    message: str,
 ) -> None:
-    monkeypatch.chdir(make_project(tmp_path, HOSTILE))
-    code = main(["flaky", "--count", "1", "--", "--no-such-option"])
+    monkeypatch.chdir(make_project(tmp_path, files))
+    code = main(["flaky", "--count", "1", *args])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("testgate: pytest exited 4 in iteration 1")
+    assert err.startswith(message)
     assert err.count("\n") == 1
 
 

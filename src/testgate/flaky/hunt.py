@@ -135,6 +135,11 @@ def run_iteration(settings: Settings, iteration: int, stop: threading.Event) -> 
         output=settings.work / f"{name}.log",
         stop=stop,
     )
+    if run.exit_code == 5 and not run.records:
+        raise UsageError(
+            f"pytest collected no tests in iteration {iteration}; run testgate flaky in the "
+            "project root or name the tests after --"
+        )
     if run.exit_code in (3, 4) and not run.records:
         tail = _tail(settings.work / f"{name}.log")
         raise UsageError(f"pytest exited {run.exit_code} in iteration {iteration}: {tail}")
