@@ -152,7 +152,7 @@ def polluter_runs(root: Path, polluter: str, victim: str) -> None:
     ours = time.perf_counter() - start
     assert found.polluter == polluter, found
     print(f"testgate:              {found.pytest_runs:3d} pytest runs ({ours:.1f} s with the "
-          "failing-order run a hunt already has; runs: alone, order check, bisection, "
+          "failing-order run a hunt already has; runs: alone, bisection steps, "
           "verified pair)")  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(
