@@ -31,7 +31,7 @@ from testgate.model import JUnitReport
 from testgate.read.junit import read_junit
 
 PROJECT = Path(__file__).resolve().parents[2]
-DEFAULT = PROJECT / ".." / "shared" / "junit-corpus"
+DEFAULT = (PROJECT / ".." / "shared" / "junit-corpus").resolve()
 BROKEN_FLAGS = ("EMPTY", "MALFORMED", "DOCTYPE/ENTITY")
 
 

@@ -24,6 +24,8 @@ from testgate.read.coverage import (
     write_coverage_reports,
 )
 
+pytestmark = pytest.mark.slow
+
 CORE = """\
 def classify(x):
     if x > 0:
@@ -321,3 +323,25 @@ def test_relative_files_data_reads_anywhere_without_combining(relative_runs: Run
     data = read_coverage(shard, root=relative_runs.sharded_root)
     assert data.files["src/pkg/core.py"].covered > 0
     assert data.files["src/pkg/extra.py"].covered == 0
+
+
+def test_a_real_codebase_reads_exactly_as_coverage_json(tmp_path: Path) -> None:
+    """testgate's own sources (dataclasses, enums, generators, comprehensions, try/finally,
+    walrus, pragmas...) measured by a real run: every file agrees with `coverage json`."""
+    here = Path(__file__).resolve().parents[2]
+    project = tmp_path / "testgate-copy"
+    shutil.copytree(here / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "tests").mkdir()
+    shutil.copy(here / "tests" / "unit" / "test_coverage_paths.py", project / "tests")
+    (project / "pyproject.toml").write_text(
+        '[tool.coverage.run]\nbranch = true\nsource = ["testgate"]\n'
+        "[tool.coverage.report]\nprecision = 3\nexclude_also = ['if TYPE_CHECKING:']\n"
+    )
+    data_file = project / ".coverage"
+    coverage_run(project, data_file, "tests")
+    coverage_cli(project, "json", f"--data-file={data_file}", "-o", "cli.json")
+    report = json.loads((project / "cli.json").read_text())
+    data = read_coverage(data_file, root=project)
+    assert len(data.files) > 20
+    assert data.precision == 3
+    assert_same_as_json(data, report)

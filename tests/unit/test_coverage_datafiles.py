@@ -295,6 +295,19 @@ def test_a_missing_root_is_named(tmp_path: Path) -> None:
         read_coverage(path, root=tmp_path / "nope")
 
 
+def test_relative_paths_mean_the_current_directory_not_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(tmp_path / "p")
+    write_data(tmp_path / "in" / ".coverage.a", {"/ci/src/pkg/m.py": M_ARCS}, arcs=True)
+    monkeypatch.chdir(tmp_path)
+    out = combine_data_files(["in/.coverage.a"], root=Path("p"), out=Path("out/.coverage"))
+    assert (tmp_path / "out" / ".coverage").is_file()
+    assert list(read_coverage(out, root=Path("p")).files) == ["src/pkg/m.py"]
+    write_coverage_reports(out, Path("reports"), root=Path("p"))
+    assert (tmp_path / "reports" / "coverage.json").is_file()
+
+
 def test_reading_leaves_cwd_and_coverage_state_as_they_were(project: Path) -> None:
     path = write_data(project / ".coverage", {str(project / "src/pkg/n.py"): N_LINES}, arcs=False)
     before = (os.getcwd(), coverage.files.RELATIVE_DIR)
@@ -422,3 +435,24 @@ def test_reports_from_a_broken_data_file_are_not_written(project: Path) -> None:
     with pytest.raises(InputError, match="No data to report"):
         write_coverage_reports(empty, project / "reports", root=project)
     assert list((project / "reports").iterdir()) == []
+
+
+def test_report_contexts_select_the_data_as_coverage_report_does(project: Path) -> None:
+    data = coverage.CoverageData(basename=str(project / ".coverage"))
+    data.set_context("test_a")
+    data.add_lines({str(project / "src/pkg/n.py"): [1]})
+    data.set_context("test_b")
+    data.add_lines({str(project / "src/pkg/n.py"): [1, 2]})
+    data.write()
+    assert read_coverage(project / ".coverage", root=project).files["src/pkg/n.py"].missing == 0
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('contexts = ["test_a"]\n')  # under [tool.coverage.report]
+    only_a = read_coverage(project / ".coverage", root=project)
+    assert only_a.files["src/pkg/n.py"].missing_lines == (2,)
+
+
+def test_a_coverage_plugin_that_is_not_installed_is_a_config_error(project: Path) -> None:
+    path = write_data(project / ".coverage", {str(project / "src/pkg/n.py"): N_LINES}, arcs=False)
+    (project / "pyproject.toml").write_text('[tool.coverage.run]\nplugins = ["no_such_plugin_x"]\n')
+    with pytest.raises(ConfigError, match=r"plugin 'no_such_plugin_x' is not installed here"):
+        read_coverage(path, root=project)

@@ -156,6 +156,7 @@ def test_coverage_py_missing_branch_destinations_are_kept(tmp_path: Path) -> Non
         ("<testsuites/>", "not Cobertura XML: root element <testsuites>"),
         ("<coverage/>", "no <class> elements"),
         ("<coverage><class filename='a'><lines><line number='3'", "not well-formed XML at line 1"),
+        ("<coverage>&undefined;</coverage>", "not well-formed XML ("),
         ("<coverage branches-valid='x'/>", "branches-valid='x' is not a number"),
         ("<coverage><class name='k'/></coverage>", "<class name='k'> without a filename"),
         (

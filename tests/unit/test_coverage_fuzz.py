@@ -17,7 +17,7 @@ from testgate.model import CoverageData
 from testgate.read.coverage import SQLITE_HEADER, read_coverage
 
 FUZZ = settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 PREFIXES = [
     b"",

@@ -25,12 +25,14 @@ TREE = [
 ]
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tree for the module: the tests only read it."""
+    tree = tmp_path_factory.mktemp("tree")
     for rel in TREE:
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text("")
-    return tmp_path
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text("")
+    return tree
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -77,15 +75,3 @@ def test_all_read_exits_zero(files: tuple[str, str], capsys: pytest.CaptureFixtu
 def test_no_files_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["junit"]) == 2
     assert "the following arguments are required: FILE" in capsys.readouterr().err
-
-
-def test_console_script_reports_missing_files_without_traceback(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "testgate", "junit", str(tmp_path / "nope.xml")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "cannot be read (No such file or directory)" in done.stdout
-    assert done.stderr == "testgate: 1 of 1 file(s) could not be read\n"

@@ -74,7 +74,7 @@ def _read(path: Path, data: bytes, *, salvage: bool = False) -> JUnitReport | No
     return None
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.one_of(
         st.binary(max_size=300),

@@ -139,8 +139,8 @@ def test_suite_level_failure_before_and_after_cases(tmp_path: Path) -> None:
     )
     cases = read_junit(path).cases
     assert [(c.name, c.outcome, c.message) for c in cases] == [
-        ("S", Outcome.FAILED, "before"),
         ("a", Outcome.PASSED, None),
+        ("S", Outcome.FAILED, "before"),  # the suite's own case comes when the suite ends
     ]
     path = _write(
         tmp_path, '<testsuites><testsuite><testcase name="a"/><error/></testsuite></testsuites>'
@@ -511,3 +511,23 @@ def test_a_caller_s_disabled_gc_stays_disabled(tmp_path: Path) -> None:
         gc.enable()
     read_junit(path)
     assert gc.isenabled()
+
+
+def test_message_text_longer_than_a_chunk(tmp_path: Path) -> None:
+    trace = "\n  first real line\n" + "x" * 100_000 + "\n"
+    path = _write(
+        tmp_path, f'<testsuite><testcase name="t"><error>{trace}</error></testcase></testsuite>'
+    )
+    (case,) = read_junit(path).cases
+    assert (case.outcome, case.message) == (Outcome.ERROR, "first real line")
+
+
+def test_empty_status_attribute_is_no_outcome(tmp_path: Path) -> None:
+    path = _write(tmp_path, '<testsuite><testcase name="t" status="" result=""/></testsuite>')
+    assert read_junit(path).cases[0].outcome is Outcome.PASSED
+
+
+@pytest.mark.parametrize("declared", ["utf-16", "UTF-16LE", "unicode", "utf-32"])
+def test_utf8_bytes_declared_utf16_read_as_utf8(tmp_path: Path, declared: str) -> None:
+    path = _write(tmp_path, SMALL.format(enc=declared, word="caf\u00e9"))
+    assert [c.name for c in read_junit(path).cases] == ["test_caf\u00e9", "test_b"]

@@ -62,12 +62,14 @@ def read_cobertura(path: Path, root: Path, *, precision: int) -> CoverageData:
         files, sources, branches_valid = _parse(path)
     except etree.XMLSyntaxError as exc:
         row, column = exc.position
-        if "entity" in str(exc).lower():
+        if "amplification" in str(exc) or "entity reference loop" in str(exc):
             raise InputError(
                 f"{display}: refused at line {row}: entity expansion (an XML bomb?)"
             ) from None
+        reason = str(exc.msg).split(", line ")[0]
+        where = f" at line {row}, column {column}" if row else ""
         raise InputError(
-            f"{display}: not well-formed XML at line {row}, column {column} (truncated file?)"
+            f"{display}: not well-formed XML{where} ({reason}; truncated file?)"
         ) from None
     except _Bad as exc:
         raise InputError(f"{display}: {exc}") from None

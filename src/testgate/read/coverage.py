@@ -221,14 +221,16 @@ def _check_data_file(path: Path, *, display: str) -> None:
 
 def _read_data_file(path: Path, root: Path) -> CoverageData:
     display = str(path)
+    absolute = path.resolve()  # before we chdir to root
     files: dict[str, FileCoverage] = {}
     with _in_project(root), _coverage_errors(display):
-        cov = coverage.Coverage(data_file=str(path.resolve()), config_file=True)
+        cov = coverage.Coverage(data_file=str(absolute), config_file=True)
         try:
             cov.load()
             # What every coverage.py reporter does first: apply the project's [paths].
             getattr(cov, "_prepare_data_for_reporting", lambda: None)()
             recorded = cov.get_data()
+            recorded.set_query_contexts(cov.config.report_contexts)  # [report] contexts
             has_arcs = recorded.has_arcs()
             keep_open = getattr(recorded, "keep_db_open", contextlib.nullcontext)
             with keep_open():  # one SQLite connection, not three per file
@@ -260,12 +262,15 @@ def _combine(paths: list[Path], root: Path, out: Path) -> PathRemap:
     if not paths:
         raise InputError(f"{out}: no coverage data files to combine; {RUN_HINT}")
     root = root.resolve()
+    out = out.resolve()
+    for path in paths:
+        _check_data_file(path, display=str(path))
+    resolved = [(path, path.resolve()) for path in paths]  # before we chdir to root
     inputs: list[tuple[Path, coverage.CoverageData]] = []
     with _in_project(root):
         config = coverage.Coverage(data_file=None, config_file=True).config
-        for path in paths:
-            _check_data_file(path, display=str(path))
-            data = coverage.CoverageData(basename=str(path.resolve()))
+        for path, absolute in resolved:
+            data = coverage.CoverageData(basename=str(absolute))
             with _coverage_errors(str(path)):
                 data.read()
                 data.measured_files()
@@ -338,6 +343,11 @@ def _in_project(root: Path) -> Iterator[None]:
                 yield
             except coverage.exceptions.ConfigError as exc:
                 raise ConfigError(f"{root}: coverage.py configuration: {exc}") from None
+            except ImportError as exc:  # a [run] plugins module that is not installed
+                raise ConfigError(
+                    f"{root}: coverage.py configuration: plugin {exc.name!r} is not installed"
+                    " here; install it or remove it from [tool.coverage.run] plugins"
+                ) from None
         for warning in caught:
             log.warning("%s", warning.message)
     finally:
