@@ -408,3 +408,16 @@ def test_an_interrupt_keeps_finished_iterations_and_voids_running_ones(
     assert all(it.status == "completed" for it in result.iterations)
     saved = sorted(p.name for p in settings.work.glob("run-*.json"))
     assert saved == [f"run-{it.iteration:02d}.json" for it in result.ordered]
+
+
+def test_a_finished_hunt_joins_the_history(zoo: Hunt) -> None:
+    from testgate.history import queries, store
+
+    db = store.connect(zoo.root / "reports" / "history.sqlite", create=False)
+    try:
+        (run,) = queries.runs(db)
+        assert (run.kind, run.tests) == ("flaky", len(zoo.tests))
+        flaky = {stat.node_id for stat in queries.flaky_tests(db).tests}
+    finally:
+        db.close()
+    assert {t for t, v in zoo.tests.items() if v["verdict"] == "flaky"} <= flaky

@@ -6,15 +6,18 @@ import argparse
 import datetime as dt
 import importlib.util
 import secrets
+import sqlite3
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from testgate import config as config_mod
+from testgate import history
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
-from testgate.errors import ExitCode, Interrupted, UsageError
+from testgate.errors import ExitCode, Interrupted, TestgateError, UsageError
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky.aggregate import FLAKY, aggregate
 from testgate.flaky.classify import Classifier, Finding, classify_all
@@ -190,6 +193,8 @@ def run(args: argparse.Namespace) -> int:
     paths = write_reports(reports_dir, report, tests)
     _print_summary(report)
     print("reports: " + ", ".join(str(p) for p in paths))
+    if not interrupted:
+        _record(replace(config, reports=reports_dir), report)
     if interrupted:
         raise Interrupted(
             f"interrupted after {len(iterations)} of {settings.count} runs; partial report in "
@@ -205,6 +210,16 @@ def run(args: argparse.Namespace) -> int:
             failed = True
         print(f"{check.id}: {mark}: {check.message}")
     return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _record(config: config_mod.Config, report: dict[str, Any]) -> None:
+    """A finished hunt joins the run history, so flaky frequency spans hunts and gates; a broken
+    history only warns: the hunt's own reports are already written."""
+    try:
+        history.record_flaky(config.history_path, report, config.root, keep=config.history_keep)
+    except (TestgateError, OSError, sqlite3.Error) as exc:
+        text = exc.message if isinstance(exc, TestgateError) else f"{config.history_path}: {exc}"
+        print(f"testgate: warning: {text}", file=sys.stderr)
 
 
 def _print_summary(report: dict[str, Any]) -> None:
