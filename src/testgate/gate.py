@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import json
 import os
 import re
@@ -24,7 +23,9 @@ from testgate.checks import diff as diff_checks
 from testgate.checks import durations as duration_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.coverage import CoverageBaseline
+from testgate.checks.flaky import check_flaky
 from testgate.checks.inventory import check_inventory
+from testgate.checks.shards import check_junit_dir
 from testgate.config import Config
 from testgate.errors import InputError, TestgateError
 from testgate.model import Case, CoverageData, JUnitReport
@@ -298,11 +299,7 @@ def _flaky(config: Config) -> tuple[dict[str, Any] | None, list[CheckResult]]:
     except InputError as exc:
         return None, [input_checks.check_input("inputs.flaky", exc.message, "")]
     checks = [input_checks.check_input("inputs.flaky", None, f"{_rel(path, config.root)} read")]
-    try:
-        module = importlib.import_module("testgate.checks.flaky")
-    except ImportError:
-        return report, checks
-    checks += module.check_flaky(report, config.flaky, today=dt.date.today())
+    checks += check_flaky(report, config.flaky, today=dt.date.today())
     return report, checks
 
 
@@ -337,6 +334,10 @@ def evaluate(
                 _rel(config.reports_dir / "junit", config.root), len(files), errors
             )
         )
+    if "tests" in which:
+        shards = check_junit_dir(config.reports_dir / "junit")
+        if shards is not None:
+            checks.append(shards)
 
     base: Baseline | None = None
     base_path = baseline if baseline is not None else config.baseline

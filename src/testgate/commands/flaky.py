@@ -1,18 +1,247 @@
-"""`testgate flaky`."""
+"""`testgate flaky`: the flake hunt, and `--plan RATE CONFIDENCE`."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import importlib.util
+import secrets
+import sqlite3
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from testgate.errors import UsageError
+from testgate import config as config_mod
+from testgate import history
+from testgate.checks import Status
+from testgate.checks.flaky import check_flaky
+from testgate.errors import ExitCode, Interrupted, TestgateError, UsageError
+from testgate.flaky import hunt as hunt_mod
+from testgate.flaky.aggregate import FLAKY, aggregate
+from testgate.flaky.classify import Classifier, Finding, classify_all
+from testgate.flaky.report import build_report, write_reports
+from testgate.flaky.runner import Stopped
+from testgate.flaky.stats import plan
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be strictly between 0 and 1")
+    return value
 
 
 def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("flaky", help="(not implemented yet)")
+    parser = sub.add_parser(
+        "flaky",
+        help="hunt flaky tests: N randomized pytest runs, classified, with repro commands",
+        description=(
+            "Run the project's tests N times, each in a fresh pytest process with its own "
+            "random order (pytest-randomly) and recorded seed; report every test's flake rate, "
+            "classify the flaky ones (non-deterministic, order-dependent, brittle) and print "
+            "the command that reproduces each. Exit 1 when the flakiness budget is violated."
+        ),
+    )
+    parser.add_argument(
+        "--count", type=_positive_int, help="iterations ([tool.testgate.flaky] count, 10)"
+    )
+    parser.add_argument(
+        "--seed", type=_seed, help="hunt seed: the same seed replays the same orders"
+    )
+    parser.add_argument(
+        "--jobs", type=_positive_int, help="iterations run at once (default: cores)"
+    )
+    parser.add_argument(
+        "--timeout", type=_seconds, help="seconds per test before the run is killed (300)"
+    )
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted hunt")
+    parser.add_argument("--reports", type=Path, help="reports folder (default reports/)")
+    parser.add_argument("--config", type=Path, help="config file (default pyproject.toml)")
+    parser.add_argument(
+        "--alone",
+        type=_positive_int,
+        default=5,
+        help="runs of a flaky test alone when classifying (5)",
+    )
+    parser.add_argument(
+        "--classify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="classify flaky tests and find polluters / state setters (default: yes)",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a line per iteration on stderr (default: when stderr is a TTY)",
+    )
+    parser.add_argument(
+        "--plan",
+        nargs=2,
+        type=_probability,
+        metavar=("RATE", "CONFIDENCE"),
+        help="print the clean runs that show a flake rate below RATE at CONFIDENCE",
+    )
+    parser.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="-- then arguments for pytest"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    raise UsageError("testgate flaky is not implemented yet")
+    if args.plan is not None:
+        print(plan(*args.plan))
+        return int(ExitCode.OK)
+    pytest_args = list(args.pytest_args)
+    if pytest_args and pytest_args[0] == "--":
+        pytest_args = pytest_args[1:]
+    for module, name in (("pytest", "pytest"), ("pytest_randomly", "pytest-randomly")):
+        if importlib.util.find_spec(module) is None:
+            raise UsageError(
+                f"{name} is not installed for {sys.executable}; install testgate[hunt] "
+                "in the project's environment"
+            )
+    root = Path.cwd()
+    config = config_mod.load(root, args.config)
+    reports_dir = args.reports if args.reports is not None else config.reports_dir
+    budget = config.flaky
+    work = reports_dir / "flaky"
+    seed, count, timeout = args.seed, args.count, args.timeout
+    if args.resume:
+        state = hunt_mod.load_state(work)
+        if seed is not None and seed != state["seed"]:
+            raise UsageError(f"--resume continues the hunt with seed {state['seed']}; drop --seed")
+        if pytest_args and pytest_args != state["pytest_args"]:
+            raise UsageError("--resume continues the hunt with its own pytest arguments; drop them")
+        seed, pytest_args = int(state["seed"]), list(state["pytest_args"])
+        count = count or int(state["count"])
+        timeout = timeout or float(state["timeout"])
+    settings = hunt_mod.Settings(
+        root=root,
+        reports_dir=reports_dir,
+        count=count or budget.count,
+        seed=secrets.randbelow(2**32) if seed is None else seed,
+        jobs=args.jobs or hunt_mod.default_jobs(),
+        timeout=timeout or budget.timeout,
+        pytest_args=tuple(pytest_args),
+    )
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    stop = threading.Event()
+    hunt = hunt_mod.run(
+        settings, resume=args.resume, progress=sys.stderr if show else None, stop=stop
+    )
+    iterations = hunt.ordered
+    tests = aggregate(iterations)
+    findings: dict[str, Finding] = {}
+    interrupted = hunt.interrupted
+    if not interrupted and args.classify:
+        classifier = Classifier(
+            root, work, timeout=settings.timeout, jobs=settings.jobs, alone=args.alone, stop=stop
+        )
+        try:
+            findings = classify_all(classifier, tests, iterations)
+        except KeyboardInterrupt:
+            stop.set()
+            interrupted = True
+        except Stopped:  # pragma: no cover - stop is set only by an interrupt
+            interrupted = True
+    report = build_report(
+        iterations,
+        tests,
+        findings,
+        count=settings.count,
+        seed=settings.seed,
+        complete=not interrupted and len(iterations) == settings.count,
+        budget=budget,
+        pytest_args=settings.pytest_args,
+    )
+    paths = write_reports(reports_dir, report, tests)
+    _print_summary(report)
+    print("reports: " + ", ".join(str(p) for p in paths))
+    if not interrupted:
+        _record(replace(config, reports=reports_dir), report)
+    if interrupted:
+        raise Interrupted(
+            f"interrupted after {len(iterations)} of {settings.count} runs; partial report in "
+            f"{paths[0]}; continue with testgate flaky --resume"
+        )
+    failed = False
+    for check in check_flaky(report, budget, today=dt.date.today()):
+        informational = config.is_informational(check.id)
+        mark = check.status.value
+        if check.status is Status.FAIL and informational:
+            mark = Status.WARN.value
+        elif check.status is Status.FAIL:
+            failed = True
+        print(f"{check.id}: {mark}: {check.message}")
+    return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _record(config: config_mod.Config, report: dict[str, Any]) -> None:
+    """A finished hunt joins the run history, so flaky frequency spans hunts and gates; a broken
+    history only warns: the hunt's own reports are already written."""
+    try:
+        history.record_flaky(config.history_path, report, config.root, keep=config.history_keep)
+    except (TestgateError, OSError, sqlite3.Error) as exc:
+        text = exc.message if isinstance(exc, TestgateError) else f"{config.history_path}: {exc}"
+        print(f"testgate: warning: {text}", file=sys.stderr)
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    s = report["summary"]
+    print(
+        f"testgate flaky: {s['runs']} runs ({s['completed']} completed), {s['tests']} tests: "
+        f"{s['flaky']} flaky, {s['failed']} failed, {s['passed']} passed, {s['skipped']} skipped"
+    )
+    for t in report["tests"]:
+        if t["verdict"] != FLAKY:
+            continue
+        culprit = (
+            f", polluter {t['polluter']}"
+            if t["polluter"]
+            else f", state setter {t['state_setter']}"
+            if t["state_setter"]
+            else ""
+        )
+        kind = t["kind"] or "not classified"
+        executed = t["passed"] + t["failed"]
+        print(f"  flaky: {t['id']} ({kind}, failed {t['failed']} of {executed}{culprit})")
+        if t["repro"]:
+            print(f"    repro: {t['repro']}")
+        if t["passes_with"]:
+            print(f"    passes with: {t['passes_with']}")

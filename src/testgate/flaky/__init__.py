@@ -1,0 +1,3 @@
+"""The flake hunt: N randomized pytest processes, aggregated, classified and reported."""
+
+from __future__ import annotations

@@ -1,0 +1,236 @@
+"""N iterations, each a fresh pytest process with its own seed, run J at a time.
+
+Parallelism is across iterations, never inside one: each process runs its whole order alone
+(xdist is switched off in it by our plugin), so the order a seed names is the order that ran
+and a failure stays reproducible from its seed. Every finished iteration is saved at once
+under `reports/flaky/`, which is what `--resume` and Ctrl-C rely on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from testgate import _atomic
+from testgate.errors import InputError, UsageError
+from testgate.flaky.aggregate import Iteration
+from testgate.flaky.classify import seed_args
+from testgate.flaky.report import write_run_junit
+from testgate.flaky.runner import COMPLETED, run_pytest
+
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    reports_dir: Path
+    count: int
+    seed: int
+    jobs: int
+    timeout: float
+    pytest_args: tuple[str, ...] = ()
+
+    @property
+    def work(self) -> Path:
+        return self.reports_dir / "flaky"
+
+    @property
+    def state_path(self) -> Path:
+        return self.work / "state.json"
+
+    def name(self, iteration: int) -> str:
+        return f"run-{iteration:0{max(2, len(str(self.count)))}d}"
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "seed": self.seed,
+            "count": self.count,
+            "timeout": self.timeout,
+            "pytest_args": list(self.pytest_args),
+        }
+
+
+@dataclass
+class Hunt:
+    iterations: list[Iteration] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def ordered(self) -> list[Iteration]:
+        return sorted(self.iterations, key=lambda i: i.iteration)
+
+
+def derive_seed(base: int, iteration: int) -> int:
+    """Iteration i's seed from the hunt's seed: the same --seed replays the same orders."""
+    digest = hashlib.sha256(f"testgate-flaky:{base}:{iteration}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def load_state(work: Path) -> dict[str, Any]:
+    path = work / "state.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path}: no interrupted hunt to resume; run testgate flaky without --resume"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{path}: unreadable hunt state ({exc}); start over without --resume"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise InputError(f"{path}: not a testgate hunt state; start over without --resume")
+    return state
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _clear(work: Path) -> None:
+    if not work.is_dir():
+        return
+    for path in work.iterdir():
+        if path.name == "state.json" or path.name.startswith(("run-", "classify-")):
+            path.unlink()
+
+
+def finished(settings: Settings) -> list[Iteration]:
+    """Iterations already saved by an earlier, interrupted run of the same hunt."""
+    done = []
+    for i in range(1, settings.count + 1):
+        path = settings.work / f"{settings.name(i)}.json"
+        try:
+            done.append(Iteration.from_json(json.loads(path.read_text(encoding="utf-8"))))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink()  # half a record is no record: that iteration runs again
+    return done
+
+
+def run_iteration(settings: Settings, iteration: int, stop: threading.Event) -> Iteration:
+    name = settings.name(iteration)
+    xml = settings.work / f"{name}.xml"
+    xml.unlink(missing_ok=True)
+    seed = derive_seed(settings.seed, iteration)
+    run = run_pytest(
+        [*seed_args(seed), f"--junitxml={xml}", *settings.pytest_args],
+        root=settings.root,
+        log=settings.work / f"{name}.jsonl",
+        timeout=settings.timeout,
+        output=settings.work / f"{name}.log",
+        stop=stop,
+    )
+    if run.exit_code == 5 and not run.records:
+        raise UsageError(
+            f"pytest collected no tests in iteration {iteration}; run testgate flaky in the "
+            "project root or name the tests after --"
+        )
+    if run.exit_code in (3, 4) and not run.records:
+        tail = _tail(settings.work / f"{name}.log")
+        raise UsageError(f"pytest exited {run.exit_code} in iteration {iteration}: {tail}")
+    if run.status != COMPLETED or not xml.is_file():
+        write_run_junit(xml, run.records, seconds=run.seconds)
+    result = Iteration(
+        iteration,
+        seed,
+        run.status,
+        run.exit_code,
+        _relative(xml, settings.root),
+        run.seconds,
+        run.records,
+        run.order,
+    )
+    _atomic.write_json(settings.work / f"{name}.json", result.to_json())
+    return result
+
+
+def _tail(log: Path) -> str:
+    try:
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:  # pragma: no cover - we wrote it a moment ago
+        return "no output"
+    return lines[-1].strip() if lines else "no output"
+
+
+def run(
+    settings: Settings,
+    *,
+    resume: bool = False,
+    progress: TextIO | None = None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Hunt:
+    """Run the iterations not yet finished; Ctrl-C stops cleanly with what is done."""
+    stop = stop or threading.Event()
+    if not resume:
+        _clear(settings.work)
+    settings.work.mkdir(parents=True, exist_ok=True)
+    _atomic.write_json(settings.state_path, settings.state())
+    hunt = Hunt(finished(settings) if resume else [])
+    done_ids = {i.iteration for i in hunt.iterations}
+    todo = [i for i in range(1, settings.count + 1) if i not in done_ids]
+    start = clock()
+    ran = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, min(settings.jobs, len(todo) or 1)))
+    pending: set[Future[Iteration]] = set()
+    try:
+        pending = {pool.submit(run_iteration, settings, i, stop) for i in todo}
+        while pending:
+            ready, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in ready:
+                it = future.result()
+                hunt.iterations.append(it)
+                ran += 1
+                if progress is not None:
+                    progress.write(_progress_line(it, ran, len(todo), clock() - start) + "\n")
+                    progress.flush()
+    except KeyboardInterrupt:
+        stop.set()
+        hunt.interrupted = True
+        for future in pending:
+            future.cancel()
+        for future in pending:
+            try:
+                hunt.iterations.append(future.result())
+            except Exception:  # noqa: S112 - an interrupted iteration is void
+                continue
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return hunt
+
+
+def _progress_line(it: Iteration, done: int, total: int, elapsed: float) -> str:
+    eta = elapsed / done * (total - done)
+    return (
+        f"testgate flaky: [{done}/{total}] iteration {it.iteration} seed {it.seed} "
+        f"{it.status} ({len(it.records)} tests, {it.seconds:.1f} s); "
+        f"elapsed {_clock(elapsed)}, ETA {_clock(eta)}"
+    )
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}:{secs:02d}" if minutes else f"{secs} s"
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

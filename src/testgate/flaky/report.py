@@ -1,0 +1,251 @@
+"""flaky.json (format 1), flaky.md and flaky-junit.xml (Surefire's shape), written atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from testgate import __version__, _atomic
+from testgate.config import FlakyBudget
+from testgate.flaky.aggregate import FLAKY, Iteration, TestSummary
+from testgate.flaky.classify import Finding, repro_failing
+from testgate.flaky.runner import Record
+from testgate.flaky.stats import plan
+
+FORMAT = 1
+CONFIDENCE = 0.95
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def entry(
+    test: TestSummary, finding: Finding | None, budget: FlakyBudget | None = None
+) -> dict[str, Any]:
+    interval = test.interval
+    quarantine = next((q for q in (budget.quarantine if budget else ()) if q.id == test.id), None)
+    repro = finding.repro if finding else (repro_failing(test) if test.failed else None)
+    return {
+        "id": test.id,
+        "runs": test.runs,
+        "passed": test.passed,
+        "failed": test.failed,
+        "skipped": test.skipped,
+        "verdict": test.verdict,
+        "kind": finding.kind if finding else None,
+        "flake_rate": _round(test.flake_rate),
+        "interval": None if interval is None else [_round(interval[0]), _round(interval[1])],
+        "upper_bound": _round(test.upper_bound),
+        "polluter": finding.polluter if finding else None,
+        "state_setter": finding.state_setter if finding else None,
+        "repro": repro,
+        "passes_with": finding.passes_with if finding else None,
+        "verified": finding.verified if finding else None,
+        "classify_runs": finding.pytest_runs if finding else None,
+        "message": test.failures[0].message if test.failures else None,
+        "quarantine": None
+        if quarantine is None
+        else {"until": quarantine.until.isoformat(), "reason": quarantine.reason},
+    }
+
+
+def build_report(
+    iterations: Sequence[Iteration],
+    tests: Sequence[TestSummary],
+    findings: Mapping[str, Finding],
+    *,
+    count: int,
+    seed: int,
+    complete: bool,
+    budget: FlakyBudget | None = None,
+    pytest_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    verdicts = [t.verdict for t in tests]
+    return {
+        "meta": {
+            "format": FORMAT,
+            "tool": "testgate",
+            "version": __version__,
+            "count": count,
+            "seed": seed,
+            "complete": complete,
+            "pytest_args": list(pytest_args),
+            "confidence": CONFIDENCE,
+        },
+        "summary": {
+            "tests": len(tests),
+            **{v: verdicts.count(v) for v in ("passed", "failed", "flaky", "skipped")},
+            "runs": len(iterations),
+            "completed": sum(it.status == "completed" for it in iterations),
+        },
+        "runs": [it.summary for it in sorted(iterations, key=lambda i: i.iteration)],
+        "tests": [entry(t, findings.get(t.id), budget) for t in tests],
+    }
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(value: str | None) -> str:
+    return f"`{_cell(value)}`" if value else ""
+
+
+def _pc(x: float | None) -> str:
+    return "" if x is None else f"{100 * x:.1f}%"
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """The table people read: the tests that failed at least once, then the clean ones in brief."""
+    meta, tests = report["meta"], report["tests"]
+    runs = report["runs"]
+    summary = report.get("summary", {})
+    lines = [
+        "# Flake hunt",
+        "",
+        f"{len(runs)} of {meta['count']} runs (seed {meta.get('seed')}), {len(tests)} tests: "
+        + ", ".join(f"{summary.get(v, 0)} {v}" for v in ("flaky", "failed", "passed", "skipped"))
+        + ("" if meta.get("complete", True) else " — **interrupted: partial report**"),
+        "",
+    ]
+    shown = [t for t in tests if t["verdict"] in (FLAKY, "failed")]
+    shown.sort(key=lambda t: (t["verdict"] != FLAKY, t["id"]))
+    if shown:
+        lines += [
+            "| test | verdict | kind | rate | 95% interval | polluter / state-setter | repro |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for t in shown:
+            interval = t["interval"]
+            span = f"{_pc(interval[0])} to {_pc(interval[1])}" if interval else ""
+            culprit = t["polluter"] or t["state_setter"]
+            role = "polluter " if t["polluter"] else "state-setter " if culprit else ""
+            verdict = t["verdict"] + (" (quarantined)" if t.get("quarantine") else "")
+            rate = f"{_pc(t['flake_rate'])} ({t['failed']}/{t['passed'] + t['failed']})"
+            lines.append(
+                f"| {_code(t['id'])} | {verdict} | {t['kind'] or ''} | {rate} | {span} "
+                f"| {role}{_code(culprit)} | {_code(t['repro'])} |"
+            )
+        lines.append("")
+    clean = [t for t in tests if t["verdict"] == "passed"]
+    if clean:
+        least = min(t["passed"] for t in clean)
+        bound = min(t["upper_bound"] for t in clean)
+        lines.append(
+            f"{len(clean)} tests never failed in at least {least} runs: at 95% confidence their "
+            f"flake rate is below {_pc(bound)}. Showing a rate below 1% takes "
+            f"{plan(0.01, CONFIDENCE)} clean runs (`testgate flaky --plan 0.01 0.95`)."
+        )
+        lines.append("")
+    lines += ["| run | seed | status | exit code | tests | seconds |", "|---|---|---|---|---|---|"]
+    for r in runs:
+        lines.append(
+            f"| {r['iteration']} | {r['seed']} | {r['status']} | {r['exit_code']} "
+            f"| {r.get('tests', '')} | {r['seconds']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _split(test_id: str) -> tuple[str, str, str | None]:
+    """A node id as pytest's JUnit writer names it: (classname, name, file)."""
+    parts = test_id.split("::")
+    if len(parts) == 1:
+        return "", test_id, None
+    file = parts[0]
+    module = file.removesuffix(".py").replace("/", ".")
+    return ".".join([module, *parts[1:-1]]), parts[-1], file
+
+
+def _case(suite: etree._Element, test_id: str, seconds: float) -> etree._Element:
+    classname, name, file = _split(test_id)
+    case = etree.SubElement(suite, "testcase", classname=classname, name=name)
+    if file:
+        case.set("file", file)
+    case.set("time", f"{seconds:.3f}")
+    return case
+
+
+def _attempt(case: etree._Element, tag: str, message: str) -> None:
+    el = etree.SubElement(case, tag, message=message.splitlines()[0] if message else "")
+    el.set("type", "AssertionError" if tag != "error" else "Error")
+    if tag in ("failure", "error"):
+        el.text = message
+    else:
+        trace = etree.SubElement(el, "stackTrace")
+        trace.text = message
+
+
+def _xml(suite_name: str) -> tuple[etree._Element, etree._Element]:
+    top = etree.Element("testsuites")
+    suite = etree.SubElement(top, "testsuite", name=suite_name)
+    return top, suite
+
+
+def _serialize(top: etree._Element) -> bytes:
+    return bytes(etree.tostring(top, xml_declaration=True, encoding="utf-8", pretty_print=True))
+
+
+def _totals(suite: etree._Element, tests: int, failures: int, errors: int, skipped: int) -> None:
+    for key, value in (
+        ("tests", tests),
+        ("failures", failures),
+        ("errors", errors),
+        ("skipped", skipped),
+    ):
+        suite.set(key, str(value))
+
+
+def flaky_junit(tests: Sequence[TestSummary]) -> bytes:
+    """One testcase per test: flakyFailure per failed attempt of a test that also passed,
+    failure plus rerunFailure per repeat for a test that always failed (Surefire's shape)."""
+    top, suite = _xml("testgate.flaky")
+    failures = skipped = 0
+    for t in tests:
+        case = _case(suite, t.id, t.seconds / max(1, t.runs))
+        if t.verdict == FLAKY:
+            for f in t.failures:
+                _attempt(case, "flakyFailure", f"run {f.iteration} (seed {f.seed}): {f.message}")
+        elif t.verdict == "failed":
+            failures += 1
+            first, *rest = t.failures
+            _attempt(case, "failure", f"run {first.iteration} (seed {first.seed}): {first.message}")
+            for f in rest:
+                _attempt(case, "rerunFailure", f"run {f.iteration} (seed {f.seed}): {f.message}")
+        elif t.verdict == "skipped":
+            skipped += 1
+            etree.SubElement(case, "skipped", message="skipped in every run")
+    _totals(suite, len(tests), failures, 0, skipped)
+    suite.set("time", f"{sum(t.seconds for t in tests):.3f}")
+    return _serialize(top)
+
+
+def write_run_junit(path: Path, records: Sequence[Record], *, seconds: float) -> None:
+    """The JUnit file of an iteration pytest could not finish: the cases it completed."""
+    top, suite = _xml("pytest")
+    counts = {"failed": 0, "error": 0, "skipped": 0}
+    for r in records:
+        case = _case(suite, r.id, r.duration)
+        if r.outcome.value in ("failed", "error"):
+            counts[r.outcome.value] += 1
+            _attempt(case, "failure" if r.outcome.value == "failed" else "error", r.message)
+        elif r.outcome.is_skip:
+            counts["skipped"] += 1
+            etree.SubElement(case, "skipped", message=r.message, type=r.outcome.value)
+    _totals(suite, len(records), counts["failed"], counts["error"], counts["skipped"])
+    suite.set("time", f"{seconds:.3f}")
+    _atomic.write_bytes(path, _serialize(top))
+
+
+def write_reports(
+    reports_dir: Path, report: Mapping[str, Any], tests: Sequence[TestSummary]
+) -> list[Path]:
+    return [
+        _atomic.write_json(reports_dir / "flaky.json", report),
+        _atomic.write_text(reports_dir / "flaky.md", markdown(report)),
+        _atomic.write_bytes(reports_dir / "flaky-junit.xml", flaky_junit(tests)),
+    ]
