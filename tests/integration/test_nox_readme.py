@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -105,6 +106,8 @@ def check(argv: list[str]) -> None:
         check_tox(argv)
     elif argv[0] == "testgate":
         build_parser().parse_args(argv[1:])
+    elif argv[:3] == ["python", "-m", "pytest"]:
+        run_pytest_command(argv)
     elif argv[0] == "python" and argv[1].startswith("bench/"):
         # measurements are run by hand; their argument parsing is checked
         done = subprocess.run(
@@ -113,6 +116,23 @@ def check(argv: list[str]) -> None:
         assert done.returncode == 0, done.stderr
     else:
         pytest.fail(f"README command {shlex.join(argv)!r} is neither run nor checked by a test")
+
+
+def run_pytest_command(argv: list[str]) -> None:
+    """Run it for real in a throwaway project, its @FILE holding that project's one test."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "tests").mkdir()
+        (root / "tests" / "test_a.py").write_text("def test_a():\n    pass\n", encoding="utf-8")
+        for arg in argv[3:]:
+            if arg.startswith("@"):
+                (root / arg[1:]).write_text("tests/test_a.py::test_a\n", encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, *argv[1:], "-p", "no:randomly", "-p", "no:cacheprovider"],
+            cwd=root, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "1 passed" in done.stdout
 
 
 @pytest.mark.parametrize("argv", commands(), ids=shlex.join)
@@ -140,6 +160,7 @@ def test_readme_noxfile_registers_the_sessions(tmp_path: Path) -> None:
 
 
 def test_readme_budgets_are_the_ones_this_repository_keeps() -> None:
-    (shown,) = (b for b in blocks("toml") if "[tool.testgate]" in b)
+    own = README.split("## testgate's own budgets\n", 1)[1].split("\n## ", 1)[0]
+    (shown,) = re.findall(r"^```toml\n(.*?)^```", own, flags=re.MULTILINE | re.DOTALL)
     pyproject = tomllib.loads((CHECKOUT / "pyproject.toml").read_text(encoding="utf-8"))
     assert tomllib.loads(shown)["tool"]["testgate"] == pyproject["tool"]["testgate"]
