@@ -112,8 +112,10 @@ def chooses_workers(pytest_args: Sequence[str]) -> bool:
 
 
 def _install(session: nox.Session, *args: str) -> None:
+    """Compile bytecode at install time, as pip does and uv does not by default: otherwise the
+    first test run compiles every imported module and a session budget measures it."""
     if args:
-        session.install(*args)
+        session.install(*args, env={"UV_COMPILE_BYTECODE": "1"})
 
 
 def _install_tests(session: nox.Session, project: Project) -> None:
@@ -147,6 +149,10 @@ def _prime_rewrite_cache(session: nox.Session, targets: Sequence[str]) -> None:
     folders = [Path(t) for t in targets if Path(t).is_dir()]
     if not folders or any(next(f.rglob("*-pytest-*.pyc"), None) for f in folders):
         return
+    if Path("src").is_dir():  # an editable install's sources are not compiled by the installer
+        session.run(
+            "python", "-m", "compileall", "-q", "src", env={"PYTHONDONTWRITEBYTECODE": None}
+        )
     session.run(
         "python", "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", *map(str, folders),
         env={"PYTHONDONTWRITEBYTECODE": None}, silent=True, success_codes=range(6),
