@@ -24,6 +24,7 @@ from testgate.checks import durations as duration_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.coverage import CoverageBaseline
 from testgate.checks.flaky import check_flaky
+from testgate.checks.inputs import STALE_SLACK
 from testgate.checks.inventory import check_inventory
 from testgate.checks.shards import check_junit_dir
 from testgate.config import Config
@@ -131,6 +132,18 @@ def measured(found: list[Path]) -> tuple[float, Path]:
     return written, newest
 
 
+def changed_since(data: CoverageData, root: Path, written: float) -> list[str]:
+    """Measured source files modified after the newest coverage data was written."""
+    changed = []
+    for name in sorted(data.files):
+        try:
+            if (root / name).stat().st_mtime > written + STALE_SLACK:
+                changed.append(name)
+        except OSError:
+            continue  # a file coverage.py could analyse but we cannot stat: nothing to compare
+    return changed
+
+
 def load_coverage(reports_dir: Path, root: Path) -> CoverageData:
     return load_project_coverage(reports_dir, root=root)
 
@@ -157,11 +170,17 @@ def _coverage(
     except InputError as exc:
         check = input_checks.check_coverage(exc.message)
         return None, check if needed else replace(check, status=Status.WARN)
+    read_from = _rel(Path(data.source), config.root) if data.source else None
+    raw = sum(p.name.startswith(".coverage.") for p in found)
+    if read_from is not None and Path(read_from).name == ".coverage" and raw:
+        read_from += f" (combined from {raw} data file{'s' if raw > 1 else ''})"
     check = input_checks.check_coverage(
         None,
         source=_rel(newest, config.root),
         written=written,
         run_started=_run_started(reports),
+        read_from=read_from,
+        changed=changed_since(data, config.root, written),
     )
     if check.status is Status.FAIL and not needed:
         check = replace(check, status=Status.WARN)

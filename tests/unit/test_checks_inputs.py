@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from testgate.checks import Status
 from testgate.checks.inputs import check_coverage, check_input, check_junit
+from testgate.gate import changed_since
+from testgate.model import CoverageData, FileCoverage
 
 
 def test_junit_inputs() -> None:
@@ -32,3 +38,26 @@ def test_coverage_inputs_fresh_stale_missing() -> None:
 def test_other_inputs() -> None:
     assert check_input("inputs.flaky", "bad json", "").status is Status.FAIL
     assert check_input("inputs.flaky", None, "read").status is Status.PASS
+
+
+def test_sources_changed_since_measuring_are_counted() -> None:
+    check = check_coverage(
+        None, source="reports/coverage/.coverage.unit", changed=["src/a.py", "src/b.py"]
+    )
+    assert check.status is Status.FAIL
+    assert check.message.startswith(
+        "src/a.py changed after its coverage was measured (reports/coverage/.coverage.unit), "
+        "and 1 more file; "
+    )
+
+
+def test_changed_since_compares_mtimes_and_passes_over_vanished_files(tmp_path: Path) -> None:
+    (tmp_path / "old.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "new.py").write_text("x = 2\n", encoding="utf-8")
+    written = time.time()
+    os.utime(tmp_path / "old.py", (written - 100, written - 100))
+    os.utime(tmp_path / "new.py", (written + 100, written + 100))
+    data = CoverageData(
+        files={name: FileCoverage(name, 1) for name in ("gone.py", "new.py", "old.py")}
+    )
+    assert changed_since(data, tmp_path, written) == ["new.py"]

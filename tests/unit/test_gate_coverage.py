@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import coverage
@@ -86,6 +87,21 @@ def test_stale_data_warns_without_budgets_and_fails_with(project: Path) -> None:
     ]
     assert status is Status.FAIL
     assert message.startswith("reports/coverage/.coverage.unit: stale, written 0:10:0")
+
+
+def test_source_changed_after_measuring_fails_instead_of_misreporting(project: Path) -> None:
+    later = time.time() + 60
+    for name in ("m.py", "n.py"):
+        path = project / "src" / name
+        if not path.exists():
+            path.write_text("x = 1\n", encoding="utf-8")
+        os.utime(path, (later, later))
+    status, message = by_id(config(project, "[tool.testgate.coverage]\nfail_under = 1\n"))[
+        "inputs.coverage"
+    ]
+    assert status is Status.FAIL
+    assert message.startswith("src/m.py changed after its coverage was measured (reports/")
+    assert "rerun the tests with coverage" in message
 
 
 def test_gate_json_is_a_baseline_for_the_next_run(project: Path) -> None:

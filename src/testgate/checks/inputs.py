@@ -47,8 +47,15 @@ def check_coverage(
     source: str | None = None,
     written: float | None = None,
     run_started: float | None = None,
+    read_from: str | None = None,
+    changed: Sequence[str] = (),
 ) -> CheckResult:
-    """Coverage is stale when all of it was written before the latest test run started."""
+    """Coverage is stale when all of it was written before the latest test run started.
+
+    `source` is the newest input (what a stale message must name); `read_from` what was read;
+    `changed` the measured source files modified since, whose line numbers the data no longer
+    describes (coverage.py would analyse old lines against new source and report nonsense).
+    """
     if error is not None:
         return CheckResult("inputs.coverage", Status.FAIL, error, actual=None, limit=None)
     if written is not None and run_started is not None and written < run_started - STALE_SLACK:
@@ -61,8 +68,22 @@ def check_coverage(
             actual=None,
             limit=None,
         )
+    if changed:
+        return CheckResult(
+            "inputs.coverage",
+            Status.FAIL,
+            f"{changed[0]} changed after its coverage was measured ({source})"
+            + (f", and {plural(len(changed) - 1, 'more file')}" if len(changed) > 1 else "")
+            + "; the recorded lines no longer match the source: rerun the tests with coverage",
+            actual=None,
+            limit=None,
+        )
     return CheckResult(
-        "inputs.coverage", Status.PASS, f"coverage read from {source}", actual=None, limit=None
+        "inputs.coverage",
+        Status.PASS,
+        f"coverage read from {read_from or source}",
+        actual=None,
+        limit=None,
     )
 
 
