@@ -17,6 +17,7 @@ from testgate import config as config_mod
 from testgate import history
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
+from testgate.commands import _argtypes
 from testgate.errors import ExitCode, Interrupted, TestgateError, UsageError
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky.aggregate import FLAKY, aggregate
@@ -25,45 +26,12 @@ from testgate.flaky.report import build_report, write_reports
 from testgate.flaky.runner import Stopped
 from testgate.flaky.stats import plan
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be strictly between 0 and 1")
-    return value
+_positive_int = _argtypes.whole(1)
+_seed = _argtypes.whole(0)
+_seconds = _argtypes.real(
+    lambda v: v > 0, "must be more than 0 seconds", what="a number of seconds"
+)
+_probability = _argtypes.real(lambda v: 0 < v < 1, "must be strictly between 0 and 1")
 
 
 def add_parser(sub: Any) -> None:

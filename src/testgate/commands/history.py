@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate import _atomic, config
+from testgate.commands import _argtypes
 from testgate.errors import ExitCode, InputError, UsageError
 from testgate.history import importer, queries, store
 from testgate.history.checks import coverage_drop_check
@@ -37,24 +38,8 @@ def _query(parser: argparse.ArgumentParser, last: int) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+_positive = _argtypes.whole(1)
+_number = _argtypes.real(lambda v: v >= 0, "must be 0 or more")
 
 
 def add_parser(sub: Any) -> None:
