@@ -26,7 +26,7 @@ class Iteration:
     records: tuple[Record, ...]
     order: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
         return {
             "iteration": self.iteration,
             "seed": self.seed,
@@ -34,6 +34,11 @@ class Iteration:
             "exit_code": self.exit_code,
             "junit": self.junit,
             "seconds": round(self.seconds, 3),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self._head(),
             "records": [[r.id, r.outcome.value, r.message, r.duration] for r in self.records],
             "order": list(self.order),
         }
@@ -57,12 +62,7 @@ class Iteration:
     def summary(self) -> dict[str, Any]:
         """The iteration as flaky.json's `runs[]` lists it."""
         return {
-            "iteration": self.iteration,
-            "seed": self.seed,
-            "status": self.status,
-            "exit_code": self.exit_code,
-            "junit": self.junit,
-            "seconds": round(self.seconds, 3),
+            **self._head(),
             "tests": len(self.records),
         }
 
