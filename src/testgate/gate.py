@@ -30,7 +30,7 @@ from testgate.checks.shards import check_junit_dir
 from testgate.config import Config
 from testgate.errors import InputError, TestgateError
 from testgate.model import Case, CoverageData, JUnitReport
-from testgate.read.coverage import load_project_coverage
+from testgate.read.coverage import find_data_files, load_project_coverage
 from testgate.read.junit import read_junit
 
 ALL = ("tests", "coverage", "durations", "flaky")
@@ -110,16 +110,7 @@ def _run_started(reports: list[JUnitReport]) -> float | None:
 def coverage_inputs(reports_dir: Path) -> list[Path]:
     """coverage.json and the data files under coverage/ (what load_project_coverage reads)."""
     found = [reports_dir / "coverage.json"] if (reports_dir / "coverage.json").is_file() else []
-    folder = reports_dir / "coverage"
-    if folder.is_dir():
-        found += sorted(
-            p
-            for p in folder.rglob(".coverage*")
-            if p.is_file()
-            and (p.name == ".coverage" or p.name.startswith(".coverage."))
-            and not p.name.endswith(("-journal", "-wal", "-shm"))
-        )
-    return found
+    return found + find_data_files(reports_dir / "coverage")
 
 
 def measured(found: list[Path]) -> tuple[float, Path]:
