@@ -96,6 +96,20 @@ def test_green_run_passes_and_writes_every_report(
     assert (reports / "gate-junit.xml").read_bytes().count(b"<testcase") == 3
 
 
+def test_a_broken_history_warns_and_keeps_the_verdict(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_junit(project / "reports", "unit", {"test_fast": 0.01, "test_slow": 0.2})
+    (project / "not-a-db.sqlite").write_bytes(b"plain text, not SQLite " * 100)
+    config(project, '[tool.testgate]\nhistory = "not-a-db.sqlite"\n')
+    assert main(["gate"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("testgate: warning: ")
+    assert "not-a-db.sqlite" in err
+    assert err.count("\n") == 1
+    assert json.loads((project / "reports" / "gate.json").read_text())["passed"] is True
+
+
 def test_red_tests_fail_the_gate(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import importlib.util
 import secrets
-import sqlite3
 import sys
 import threading
 from dataclasses import replace
@@ -18,13 +17,14 @@ from testgate import history
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
 from testgate.commands import _argtypes
-from testgate.errors import ExitCode, Interrupted, TestgateError, UsageError
+from testgate.errors import ExitCode, Interrupted, UsageError
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky.aggregate import FLAKY, aggregate
 from testgate.flaky.classify import Classifier, Finding, classify_all
 from testgate.flaky.report import build_report, write_reports
 from testgate.flaky.runner import Stopped
 from testgate.flaky.stats import plan
+from testgate.history.publish import warn_only
 
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)
@@ -183,11 +183,8 @@ def run(args: argparse.Namespace) -> int:
 def _record(config: config_mod.Config, report: dict[str, Any]) -> None:
     """A finished hunt joins the run history, so flaky frequency spans hunts and gates; a broken
     history only warns: the hunt's own reports are already written."""
-    try:
+    with warn_only(config.history_path):
         history.record_flaky(config.history_path, report, config.root, keep=config.history_keep)
-    except (TestgateError, OSError, sqlite3.Error) as exc:
-        text = exc.message if isinstance(exc, TestgateError) else f"{config.history_path}: {exc}"
-        print(f"testgate: warning: {text}", file=sys.stderr)
 
 
 def _print_summary(report: dict[str, Any]) -> None:

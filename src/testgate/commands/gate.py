@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
-import sys
 from typing import Any
 
 from testgate import _atomic
 from testgate.commands import _budget
 from testgate.config import Config
-from testgate.errors import TestgateError
 from testgate.gate import GateRun, evaluate
 from testgate.history import publish as history_publish
 from testgate.render import jsonreport, junitxml, markdown
@@ -44,13 +41,10 @@ def write_reports(run: GateRun, config: Config) -> None:
 def publish(run: GateRun, config: Config) -> None:
     """History, index.html and badges come after the verdict's own reports: a broken history
     database warns, it never hides gate.json."""
-    try:
+    with history_publish.warn_only(config.history_path):
         history_publish.publish(
             config, result=run.result, reports=run.reports, coverage=run.coverage, flaky=run.flaky
         )
-    except (TestgateError, OSError, sqlite3.Error) as exc:
-        text = exc.message if isinstance(exc, TestgateError) else f"{config.history_path}: {exc}"
-        print(f"testgate: warning: {text}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,16 +3,31 @@ trends include this run) and the badges. One call for the gate to make."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import sqlite3
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from testgate.checks import GateResult
 from testgate.config import Config
+from testgate.errors import TestgateError
 from testgate.history.record import record_run
 from testgate.model import CoverageData, JUnitReport
 from testgate.render.badges import write_badges
 from testgate.render.html import write_html_report
+
+
+@contextmanager
+def warn_only(db_path: Path) -> Iterator[None]:
+    """For what runs after a command's own reports are written: a broken history (or report
+    folder) is a one-line warning on stderr, never a failure that hides those reports."""
+    try:
+        yield
+    except (TestgateError, OSError, sqlite3.Error) as exc:
+        text = exc.message if isinstance(exc, TestgateError) else f"{db_path}: {exc}"
+        print(f"testgate: warning: {text}", file=sys.stderr)
 
 
 def publish(
