@@ -2,20 +2,25 @@
 
 These machines are noisy, so no script trusts one absolute time: the contenders run in turn,
 round after round, and each is reported as its median and its ratio to a named reference.
+Each round starts one contender later, and garbage is collected before each timing: the run
+right after one that freed a big heap pays to fault fresh pages in (measured: +50% on the
+contender that always followed `lxml.etree.parse`), and that cost must not always land on the
+same one.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
+def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> float:
+    start = clock()
     fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def run_command(argv: Sequence[str], **kwargs: object) -> Callable[[], object]:
@@ -31,17 +36,29 @@ def run_command(argv: Sequence[str], **kwargs: object) -> Callable[[], object]:
 
 
 def compare(
-    contenders: Mapping[str, Callable[[], object]], *, reference: str, rounds: int = 5
+    contenders: Mapping[str, Callable[[], object]],
+    *,
+    reference: str,
+    rounds: int = 5,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
-    """Run every contender `rounds` times, interleaved; return the median seconds of each."""
+    """Run every contender `rounds` times, interleaved; return the median seconds of each.
+
+    `clock=time.process_time` measures CPU time: on a loaded machine wall time mostly measures
+    the neighbours.
+    """
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, fn in contenders.items():
-            samples[name].append(timed(fn))
+    names = list(contenders)
+    for round_ in range(rounds):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            gc.collect()
+            samples[name].append(timed(contenders[name], clock))
     medians = {name: statistics.median(s) for name, s in samples.items()}
     ref = medians[reference]
     width = max(len(n) for n in medians)
-    print(f"{'contender':<{width}}  median s  ratio to {reference}  (rounds={rounds})")
+    kind = "CPU s" if clock is time.process_time else "median s"
+    print(f"{'contender':<{width}}  {kind:>8}  ratio to {reference}  (rounds={rounds})")
     for name, med in medians.items():
         print(f"{name:<{width}}  {med:8.3f}  {med / ref:6.2f}x")
     return medians

@@ -15,7 +15,6 @@ then times, interleaved:
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -123,18 +122,7 @@ def main() -> None:
         "junitparser iteration": junitparser_iter,
     }
     compare(contenders, reference="lxml.etree.parse", rounds=args.rounds)
-    # On a shared, loaded machine wall time mostly measures the neighbours: CPU time too.
-    cpu: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(args.rounds):
-        for name, fn in contenders.items():
-            start = time.process_time()
-            fn()
-            cpu[name].append(time.process_time() - start)
-    ref = statistics.median(cpu["lxml.etree.parse"])
-    print("CPU time (process_time), same contenders interleaved:")
-    for name, samples in cpu.items():
-        med = statistics.median(samples)
-        print(f"{name:<26} {med:8.3f}  {med / ref:6.2f}x")
+    compare(contenders, reference="lxml.etree.parse", rounds=args.rounds, clock=time.process_time)
 
 
 if __name__ == "__main__":
