@@ -531,3 +531,33 @@ def test_empty_status_attribute_is_no_outcome(tmp_path: Path) -> None:
 def test_utf8_bytes_declared_utf16_read_as_utf8(tmp_path: Path, declared: str) -> None:
     path = _write(tmp_path, SMALL.format(enc=declared, word="caf\u00e9"))
     assert [c.name for c in read_junit(path).cases] == ["test_caf\u00e9", "test_b"]
+
+
+def test_escaped_ampersands_read_as_the_characters_they_escape(tmp_path: Path) -> None:
+    # libxml2 in SAX mode without entity substitution handed `&amp;` in attributes over as `&#38;`.
+    data = (
+        '<testsuite name="a &amp; b"><testcase classname="C" name="t[&amp;&lt;&quot;]">'
+        '<failure message="x &amp; y &#38; z"/></testcase>'
+        '<testcase classname="C" name="u"><error>one &amp; two\n</error></testcase></testsuite>'
+    )
+    first, second = read_junit(_write(tmp_path, data)).cases
+    assert (first.name, first.node_id, first.message) == ('t[&<"]', 'C::t[&<"]', "x & y & z")
+    assert first.suite == "a & b"
+    assert second.message == "one & two"
+
+
+def test_cases_are_dropped_from_the_tree_as_they_are_read(tmp_path: Path) -> None:
+    """Every 256th case purges the ones before it; what stays is read the same way."""
+    cases = "".join(
+        f'<testcase classname="C" name="t{i}" time="0.5"><system-out>{"x" * 100}</system-out>'
+        f"{'<failure>boom</failure>' if i % 97 == 0 else ''}</testcase>"
+        for i in range(1_000)
+    )
+    go = '<properties><property name="go.version" value="1"/></properties>'
+    data = f'<testsuite name="s">{go}{cases}<error message="setup"/></testsuite>'
+    report = read_junit(_write(tmp_path, data))
+    assert [c.name for c in report.cases[:-1]] == [f"t{i}" for i in range(1_000)]
+    assert report.totals.failed == 11
+    assert report.totals.errors == 1  # the suite's own <error>, after 1,000 purged cases
+    assert report.producer == "go-junit-report"  # the properties survive the purge
+    assert report.totals.seconds == 500.0
