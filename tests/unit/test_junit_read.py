@@ -561,3 +561,14 @@ def test_cases_are_dropped_from_the_tree_as_they_are_read(tmp_path: Path) -> Non
     assert report.totals.errors == 1  # the suite's own <error>, after 1,000 purged cases
     assert report.producer == "go-junit-report"  # the properties survive the purge
     assert report.totals.seconds == 500.0
+
+
+def test_nested_testsuites_roots_do_not_end_the_file(tmp_path: Path) -> None:
+    data = (
+        '<testsuites time="9"><testsuites time="1"><testsuite name="s" time="2">'
+        '<testcase name="a" time="1"/></testsuite></testsuites>'
+        '<testsuite name="t" time="3"><testcase name="b"/></testsuite></testsuites>'
+    )
+    report = read_junit(_write(tmp_path, data))
+    assert [(c.name, c.suite) for c in report.cases] == [("a", "s"), ("b", "t")]
+    assert report.time == 9.0

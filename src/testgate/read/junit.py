@@ -495,15 +495,15 @@ class _Reader:
         try:
             top = parser.close()
         except etree.XMLSyntaxError as exc:
-            self._events(events(), closing=True)
+            self._events(events())
             if _code(exc) in _NOT_TRUNCATION:
                 raise _Refused(_syntax(exc, at_end=True)) from None
             raise _Truncated(_syntax(exc, at_end=True)) from None
-        self._events(events(), closing=True)
+        self._events(events())
         if self.top is None:  # a root that is neither <testsuites> nor <testsuite>
             self._root(top)
 
-    def _events(self, events: Iterator[tuple[str, Any]], *, closing: bool = False) -> None:
+    def _events(self, events: Iterator[tuple[str, Any]]) -> None:
         """Read the cases (the hot path: one call per chunk of the file, one turn per case)."""
         cases, suites = self.cases, self.suites
         append, prefixes, resolver = cases.append, self.resolver.prefixes, self.resolver
@@ -567,7 +567,7 @@ class _Reader:
                     for before in list(el.itersiblings(_CASE, preceding=True)):
                         parent.remove(before)
             elif self.top is None:
-                self._root(el.getroottree().getroot(), closing=closing)
+                self._root(el.getroottree().getroot())
                 if el.tag == _SUITE:
                     self._suite_start(el)
             elif el.tag == _SUITE:
@@ -575,13 +575,11 @@ class _Reader:
 
     # --- the less frequent events ---
 
-    def _root(self, top: Any, *, closing: bool = False) -> None:
+    def _root(self, top: Any) -> None:
         if top.getroottree().docinfo.doctype:  # behind a prolog longer than the first chunk
             raise _Refused("declares a DOCTYPE; refused (entities are never processed)")
         tag = top.tag
         if tag not in (_SUITES, _SUITE):
-            if closing:  # `<testsui` at the end of input: a truncation close() reports
-                return
             raise _Refused(f"not JUnit XML: root element <{_display_tag(tag)}>")
         self.top = top
         self.root = dict(top.attrib)
@@ -648,8 +646,6 @@ class _Reader:
     def _described(self) -> tuple[str | None, str | None]:
         """(producer, timestamp): the first the root, a suite or a property says, in file order."""
         top = self.top
-        if top is None:
-            return None, None
         producer = _producer(top.tag, self.root)
         timestamp = self.root.get("timestamp")
         for el in top.iter(_SUITE, "property"):
