@@ -7,7 +7,10 @@ coverage.py's own parser of the template, a deterministic subset marked as execu
 
 It prints:
 - medians (interleaved rounds) of `testgate gate` and `coverage report` on the same data, and
-  their ratio (goal: gate <= 2 s);
+  their ratio (goal: gate <= 2 s): from `.coverage` without the analysis cache (each run
+  deletes reports/.cache/coverage-analysis.sqlite first: every source file is parsed, as
+  `coverage report` does) and with it (the previous run's parse of unchanged files is reused),
+  and from coverage.json;
 - in process, the share of the gate spent reading inputs (JUnit + coverage) vs checking and
   writing reports.
 
@@ -31,6 +34,8 @@ from xml.sax.saxutils import quoteattr
 import coverage
 from _common import compare, run_command
 from coverage.parser import PythonParser
+
+from testgate.read.coverage import ANALYSIS_CACHE
 
 OUT = Path(__file__).resolve().parent / "out" / "gate_e2e"
 
@@ -207,18 +212,31 @@ def main() -> None:
     )
     py = sys.executable
     with_json = json_variant(root)
+    gate = run_command([py, "-m", "testgate", "gate"], cwd=root)
+    cache = root / "reports" / ANALYSIS_CACHE
+
+    def gate_cold() -> object:
+        cache.unlink(missing_ok=True)
+        return gate()
+
+    gate()  # the warm contender starts warm
     contenders = {
         "coverage report": run_command(
             [py, "-m", "coverage", "report", "--data-file=reports/coverage/.coverage"],
             cwd=root,
         ),
-        "testgate gate (.coverage)": run_command([py, "-m", "testgate", "gate"], cwd=root),
+        "testgate gate (.coverage, no cache)": gate_cold,
+        "testgate gate (.coverage, cache)": gate,
         "testgate gate (coverage.json)": run_command([py, "-m", "testgate", "gate"], cwd=with_json),
     }
     print(f"wall time (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     compare(contenders, reference="coverage report", rounds=args.rounds)
     cpu_times(contenders, rounds=args.rounds)
-    print("reading .coverage (coverage.py analyses every source file, as coverage report does):")
+    print("reading .coverage without the analysis cache (TESTGATE_NO_CACHE=1):")
+    os.environ["TESTGATE_NO_CACHE"] = "1"
+    phases(root, args.rounds)
+    del os.environ["TESTGATE_NO_CACHE"]
+    print("reading .coverage with the analysis cache of the previous round:")
     phases(root, args.rounds)
     print("reading coverage.json (what `nox -s coverage` leaves for `nox -s gate`):")
     phases(with_json, args.rounds)

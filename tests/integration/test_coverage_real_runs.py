@@ -4,9 +4,11 @@ recorded in two different checkouts combine to the same result as one single-dir
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -345,3 +347,11 @@ def test_a_real_codebase_reads_exactly_as_coverage_json(tmp_path: Path) -> None:
     assert len(data.files) > 20
     assert data.precision == 3
     assert_same_as_json(data, report)
+    # The same from the analysis cache, as it fills and once full; `with` blocks included.
+    cache = tmp_path / "facts.sqlite"
+    assert read_coverage(data_file, root=project, cache=cache) == data
+    assert read_coverage(data_file, root=project, cache=cache) == data
+    with contextlib.closing(sqlite3.connect(cache)) as db:
+        facts = [json.loads(row[0]) for row in db.execute("SELECT facts FROM facts")]
+    assert len(facts) == len(data.files)
+    assert any(f["fixers"] for f in facts)

@@ -4,6 +4,7 @@ coverage.py's CoverageData API as a run on another machine would have recorded t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -456,3 +457,112 @@ def test_a_coverage_plugin_that_is_not_installed_is_a_config_error(project: Path
     (project / "pyproject.toml").write_text('[tool.coverage.run]\nplugins = ["no_such_plugin_x"]\n')
     with pytest.raises(ConfigError, match=r"plugin 'no_such_plugin_x' is not installed here"):
         read_coverage(path, root=project)
+
+
+# -- the analysis cache: what coverage.py parses from a source file, kept by its content ------
+
+
+def _gate_read(project: Path, caplog: pytest.LogCaptureFixture) -> tuple[Any, str]:
+    """load_project_coverage as the gate calls it, and what the cache said it did."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="testgate.read.coverage_cache"):
+        data = load_project_coverage(project / "reports", root=project)
+    said = [r.getMessage() for r in caplog.records if "files known" in r.getMessage()]
+    return data, said[0].partition(": ")[2] if said else ""
+
+
+def _data_in_reports(project: Path, *, arcs: bool = True) -> None:
+    files = {str(project / "src/pkg/m.py"): M_ARCS, str(project / "src/pkg/n.py"): N_ARCS}
+    if not arcs:
+        files = {str(project / "src/pkg/m.py"): M_LINES, str(project / "src/pkg/n.py"): N_LINES}
+    write_data(project / "reports" / "coverage" / ".coverage", files, arcs=arcs)
+
+
+def test_the_second_read_reuses_the_parse_and_reads_the_same(
+    project: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _data_in_reports(project)
+    cold, said_cold = _gate_read(project, caplog)
+    warm, said_warm = _gate_read(project, caplog)
+    assert (said_cold, said_warm) == ("0 files known, 2 parsed", "2 files known, 0 parsed")
+    assert (project / "reports" / ".cache" / "coverage-analysis.sqlite").is_file()
+    monkeypatch.setenv("TESTGATE_NO_CACHE", "1")
+    off, said_off = _gate_read(project, caplog)
+    assert said_off == ""
+    assert cold == warm == off
+    assert warm.files["src/pkg/m.py"].missing_branches == ((2, 4),)
+
+
+def test_a_changed_file_is_parsed_again(project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _data_in_reports(project)
+    _gate_read(project, caplog)
+    m = project / "src" / "pkg" / "m.py"
+    m.write_text(M.replace("    return 2\n", "    y = 2\n    return y\n"))
+    data, said = _gate_read(project, caplog)
+    assert said == "1 files known, 1 parsed"
+    assert data.files["src/pkg/m.py"].statements == 7  # one more than before
+
+
+def test_branch_and_statement_data_keep_apart(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _data_in_reports(project, arcs=False)
+    lines, _ = _gate_read(project, caplog)
+    _data_in_reports(project, arcs=True)
+    arcs, said = _gate_read(project, caplog)
+    assert said == "0 files known, 2 parsed"  # the statement-only facts have no arcs
+    assert (lines.totals.branches, arcs.totals.branches) == (0, 2)
+
+
+@pytest.mark.parametrize("damage", ["not a database", "bad rows", "a folder"])
+def test_a_damaged_cache_never_changes_a_result(
+    project: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    _data_in_reports(project)
+    truth, _ = _gate_read(project, caplog)
+    cache = project / "reports" / ".cache" / "coverage-analysis.sqlite"
+    if damage == "not a database":
+        cache.write_bytes(b"garbage " * 100)
+    elif damage == "bad rows":
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(cache)) as db, db:
+            db.execute("UPDATE facts SET facts = '{\"statements\": 5}'")
+    else:
+        cache.unlink()
+        cache.mkdir()
+    data, said = _gate_read(project, caplog)
+    assert data == truth
+    if damage == "a folder":
+        assert said == ""
+        assert "cannot be opened" in caplog.text
+    else:  # started again, or the rows read as misses and are written anew
+        assert said == "0 files known, 2 parsed"
+        assert _gate_read(project, caplog)[1] == "2 files known, 0 parsed"
+
+
+def test_a_cache_that_fails_midway_is_left_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    from testgate.read.coverage_cache import AnalysisCache
+
+    path = tmp_path / "facts.sqlite"
+    cache = AnalysisCache(path, timeout=0.05)
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        other.execute("DROP TABLE facts")
+    assert cache.get("k") is None  # the table is gone: a warning, then no cache at all
+    assert "cannot be read" in caplog.text
+    assert (cache.db, cache.get("k")) == (None, None)
+    cache.close()
+
+    locked = AnalysisCache(path, timeout=0.05)
+    locked.put("k", {"statements": [1]})
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        locked.close()  # another writer holds the file: nothing is written, nothing fails
+        other.execute("ROLLBACK")
+    assert "cannot be written" in caplog.text
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM facts").fetchone() == (0,)

@@ -35,6 +35,7 @@ from coverage.report_core import get_analysis_to_report
 from testgate.errors import ConfigError, InputError
 from testgate.model import CoverageData, CoverageTotals, FileCoverage
 from testgate.read.cobertura import read_cobertura
+from testgate.read.coverage_cache import cached_analysis
 from testgate.read.coverage_json import read_json_report
 from testgate.read.coverage_paths import PathRemap, parts_of, remap_paths
 
@@ -54,19 +55,24 @@ log = logging.getLogger(__name__)
 SQLITE_HEADER = b"SQLite format 3\x00"
 RUN_HINT = "run the tests with coverage first (`nox -s unit`, or `coverage run -m pytest`)"
 _SIDECARS = ("-journal", "-wal", "-shm")
+ANALYSIS_CACHE = Path(".cache") / "coverage-analysis.sqlite"
+"""Under the reports folder: what coverage.py parsed from each source file, by content."""
 
 
-def read_coverage(path: str | os.PathLike[str], *, root: Path | None = None) -> CoverageData:
+def read_coverage(
+    path: str | os.PathLike[str], *, root: Path | None = None, cache: Path | None = None
+) -> CoverageData:
     """Read a .coverage data file, a coverage.py JSON report or a Cobertura XML file.
 
     The format is sniffed from the content, not the name. File keys are paths relative to
-    `root` (default: the current directory) in POSIX form.
+    `root` (default: the current directory) in POSIX form. `cache`: a file where what
+    coverage.py parses from each source file is kept by its content (`coverage_cache`).
     """
     source = Path(path)
     project = Path(root) if root is not None else Path.cwd()
     head = _head(source)
     if head.startswith(SQLITE_HEADER):
-        return _read_data_file(source, project)
+        return _read_data_file(source, project, cache)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith((b"{", b"[")):
         return read_json_report(source, project, lambda: project_precision(project))
@@ -122,7 +128,7 @@ def load_project_coverage(reports_dir: Path, *, root: Path) -> CoverageData:
         return read_coverage(json_path, root=root)
     remap = _combine_project(reports, data_files, Path(root))
     try:
-        return read_coverage(combined, root=root)
+        return read_coverage(combined, root=root, cache=reports / ANALYSIS_CACHE)
     except InputError as exc:
         detail = remap.describe()
         if not detail:
@@ -219,7 +225,7 @@ def _check_data_file(path: Path, *, display: str) -> None:
         raise InputError(f"{display}: not a coverage.py data file (no SQLite header)")
 
 
-def _read_data_file(path: Path, root: Path) -> CoverageData:
+def _read_data_file(path: Path, root: Path, cache: Path | None = None) -> CoverageData:
     display = str(path)
     absolute = path.resolve()  # before we chdir to root
     files: dict[str, FileCoverage] = {}
@@ -233,7 +239,10 @@ def _read_data_file(path: Path, root: Path) -> CoverageData:
             recorded.set_query_contexts(cov.config.report_contexts)  # [report] contexts
             has_arcs = recorded.has_arcs()
             keep_open = getattr(recorded, "keep_db_open", contextlib.nullcontext)
-            with keep_open():  # one SQLite connection, not three per file
+            with (
+                keep_open(),  # one SQLite connection, not three per file
+                cached_analysis(cov, cache, branches=has_arcs),
+            ):
                 for reporter, analysis in get_analysis_to_report(cov, None):
                     key = Path(reporter.relative_filename()).as_posix()
                     files[key] = _file_coverage(key, analysis)

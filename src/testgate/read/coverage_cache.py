@@ -1,0 +1,244 @@
+"""What coverage.py learns from parsing a source file, kept by the file's content.
+
+Every report parses every measured file again (tokenize, compile, an AST walk): 97% of a gate
+over 2,000 files. None of that depends on the coverage data, only on the source text,
+coverage.py's version, Python's version and the exclusion patterns, so the facts are kept in a
+SQLite file under a hash of all of them. A changed file, version or pattern is a miss and is
+parsed as before; coverage.py itself still turns the facts and the data into an `Analysis`.
+
+The cache only ever speeds a read up: a cache that cannot be opened, read or written is ignored
+(one warning), and `TESTGATE_NO_CACHE=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import coverage
+from coverage.plugin import FileReporter
+from coverage.python import PythonFileReporter
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+ENV_OFF = "TESTGATE_NO_CACHE"
+Arc = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One file's parse, as coverage.py's `PythonParser` left it."""
+
+    statements: frozenset[int]
+    excluded: frozenset[int]
+    multiline: dict[int, int]  # a line of a multi-line statement -> its first line
+    arcs: frozenset[Arc]
+    exit_counts: dict[int, int]
+    no_branch: frozenset[int]
+    fixers: dict[Arc, Arc | None]  # arcs out of `with` blocks -> what they stand for
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Facts:
+        return cls(
+            statements=frozenset(raw["statements"]),
+            excluded=frozenset(raw["excluded"]),
+            multiline=dict(raw["multiline"]),
+            arcs=frozenset((a, b) for a, b in raw["arcs"]),
+            exit_counts=dict(raw["exit_counts"]),
+            no_branch=frozenset(raw["no_branch"]),
+            fixers={(a, b): (None if to is None else (to[0], to[1])) for a, b, to in raw["fixers"]},
+        )
+
+    @staticmethod
+    def of(reporter: PythonFileReporter, analysis: Any) -> dict[str, Any] | None:
+        """The JSON-ready facts of a file coverage.py has just analysed (the analysis holds what
+        the parser said); None when this coverage.py keeps them where we do not look."""
+        parser = reporter.parser
+        fixers = getattr(parser, "_with_jump_fixers", None)
+        multiline = getattr(parser, "multiline_map", None)
+        if not isinstance(fixers, dict) or not isinstance(multiline, dict):  # pragma: no cover
+            return None  # a coverage.py that keeps its parse elsewhere: nothing is cached
+        return {
+            "statements": sorted(analysis.statements),
+            "excluded": sorted(analysis.excluded),
+            "multiline": sorted(multiline.items()),
+            "arcs": sorted(analysis.arc_possibilities_set),
+            "exit_counts": sorted(analysis.exit_counts.items()),
+            "no_branch": sorted(analysis.no_branch),
+            "fixers": [[a, b, to and list(to)] for (a, b), to in fixers.items()],
+        }
+
+
+class KnownFile(FileReporter):
+    """A Python file whose parse is known: answers what coverage.py's analysis asks of it
+    the way `PythonParser` does (first lines of multi-line statements, `with` jump fixes)."""
+
+    def __init__(self, original: PythonFileReporter, facts: Facts) -> None:
+        super().__init__(original.filename)
+        self.original = original
+        self.facts = facts
+
+    def lines(self) -> set[int]:
+        return set(self.facts.statements)
+
+    def excluded_lines(self) -> set[int]:
+        return set(self.facts.excluded)
+
+    def first_line(self, line: int) -> int:
+        multiline = self.facts.multiline
+        return -multiline.get(-line, -line) if line < 0 else multiline.get(line, line)
+
+    def translate_lines(self, lines: Iterable[int]) -> set[int]:
+        return {self.first_line(line) for line in lines}
+
+    def translate_arcs(self, arcs: Iterable[Arc]) -> set[Arc]:
+        fixers = self.facts.fixers
+        fixed = (fixers.get(arc, arc) for arc in arcs)
+        return {(self.first_line(a), self.first_line(b)) for a, b in filter(None, fixed)}
+
+    def arcs(self) -> set[Arc]:
+        return set(self.facts.arcs)
+
+    def exit_counts(self) -> dict[int, int]:
+        return dict(self.facts.exit_counts)
+
+    def no_branch_lines(self) -> set[int]:
+        return set(self.facts.no_branch)
+
+
+class AnalysisCache:
+    """A SQLite file of `Facts` by key; new facts are written in one transaction at the end."""
+
+    def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.db: sqlite3.Connection | None = None
+        self.new: dict[str, str] = {}
+        self.hits = self.misses = 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.db = self._open()
+            except sqlite3.DatabaseError:  # not a database (any more): ours to start again
+                path.unlink()
+                self.db = self._open()
+        except (OSError, sqlite3.Error) as exc:
+            self._give_up("cannot be opened", exc)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT)")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _give_up(self, what: str, exc: BaseException) -> None:
+        log.warning("%s: %s (%s); coverage is analysed without it", self.path, what, exc)
+        if self.db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+        self.db = None
+
+    def get(self, key: str) -> Facts | None:
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT facts FROM facts WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._give_up("cannot be read", exc)
+            return None
+        if row is None:
+            return None
+        try:
+            return Facts.from_json(json.loads(row[0]))
+        except (TypeError, ValueError, KeyError, IndexError):
+            return None  # not what we write: parsed again, and overwritten
+
+    def put(self, key: str, facts: dict[str, Any]) -> None:
+        self.new[key] = json.dumps(facts, separators=(",", ":"))
+
+    def close(self) -> None:
+        db, self.db = self.db, None
+        if db is None:
+            return
+        log.debug("%s: %d files known, %d parsed", self.path, self.hits, self.misses)
+        try:
+            if self.new:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?)", self.new.items())
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.warning("%s: cannot be written (%s); the next read parses again", self.path, exc)
+        finally:
+            db.close()
+
+
+@contextlib.contextmanager
+def cached_analysis(
+    cov: coverage.Coverage, path: Path | None, *, branches: bool
+) -> Iterator[AnalysisCache | None]:
+    """While open, `cov` analyses Python files from the cache at `path` where it can.
+
+    `branches`: the data has arcs (its facts include the file's arcs; without, they do not).
+    """
+    analyze: Callable[..., Any] | None = getattr(cov, "_analyze", None)
+    if path is None or analyze is None or os.environ.get(ENV_OFF, "") not in ("", "0"):
+        yield None
+        return
+    cache = AnalysisCache(path)
+    salt = _salt(cov, branches)
+
+    def cached(morf: Any, file_reporter: FileReporter | None = None) -> Any:
+        if not isinstance(file_reporter, PythonFileReporter) or cache.db is None:
+            return analyze(morf, file_reporter=file_reporter)
+        try:
+            source = file_reporter.source()
+        except Exception:  # coverage.py raises its own error for it just below
+            return analyze(morf, file_reporter=file_reporter)
+        key = hashlib.sha256(salt + source.encode("utf-8", "surrogatepass")).hexdigest()
+        facts = cache.get(key)
+        if facts is not None:
+            cache.hits += 1
+            return analyze(morf, file_reporter=KnownFile(file_reporter, facts))
+        cache.misses += 1
+        analysis = analyze(morf, file_reporter=file_reporter)
+        found = Facts.of(file_reporter, analysis)
+        if found is not None:  # pragma: no branch - see Facts.of
+            cache.put(key, found)
+        return analysis
+
+    cov._analyze = cached  # type: ignore[method-assign]
+    try:
+        yield cache
+    finally:
+        cov._analyze = analyze  # type: ignore[method-assign]
+        cache.close()
+
+
+def _salt(cov: coverage.Coverage, branches: bool) -> bytes:
+    """Everything but the source that a file's facts depend on."""
+    config = cov.config
+    parts = [
+        f"testgate-facts-{FORMAT}",
+        coverage.__version__,
+        sys.version,
+        repr(config.exclude_list),
+        repr(config.exclude_also),
+        repr(config.partial_list),
+        repr(config.partial_also),
+        repr(config.partial_always_list),
+        f"branches={branches}",
+    ]
+    return "\0".join(parts).encode() + b"\0"
