@@ -8,6 +8,7 @@ messages, paths) is escaped: test names are untrusted input.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -251,10 +252,14 @@ def _outcome_cell(case: Any) -> tuple[str, object, str]:
 
 
 def _slowest(reports: Sequence[JUnitReport]) -> str:
-    cases = [(c, Path(r.path).stem) for r in reports for c in r.cases]
-    if not cases:
+    sessions = [(r.cases, Path(r.path).stem) for r in reports]
+    if not any(cases for cases, _ in sessions):
         return '<p class="muted">No tests ran.</p>'
-    cases.sort(key=lambda cs: -cs[0].duration)
+    slowest = heapq.nlargest(
+        SLOWEST,
+        ((c, session) for cases, session in sessions for c in cases),
+        key=lambda cs: cs[0].duration,
+    )
     rows = [
         (
             (_e(c.node_id), c.node_id, "id"),
@@ -262,7 +267,7 @@ def _slowest(reports: Sequence[JUnitReport]) -> str:
             _outcome_cell(c),
             (_e(session), session, ""),
         )
-        for c, session in cases[:SLOWEST]
+        for c, session in slowest
     ]
     return _table(
         [("test", False), ("seconds", True), ("outcome", False), ("session", False)], rows
