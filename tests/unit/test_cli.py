@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from testgate import __version__
@@ -20,10 +17,3 @@ def test_unknown_command_is_one_line_usage_error(capsys: pytest.CaptureFixture[s
     assert err.count("\n") == 1
     assert err.startswith("testgate: ")
     assert "Traceback" not in err
-
-
-def test_python_dash_m_runs_the_same_main() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "testgate", "--version"], capture_output=True, text=True, check=False
-    )
-    assert (done.returncode, done.stdout.strip()) == (0, f"testgate {__version__}")
