@@ -355,3 +355,48 @@ def test_a_real_codebase_reads_exactly_as_coverage_json(tmp_path: Path) -> None:
         facts = [json.loads(row[0]) for row in db.execute("SELECT facts FROM facts")]
     assert len(facts) == len(data.files)
     assert any(f["fixers"] for f in facts)
+
+
+def test_many_unknown_files_are_parsed_on_every_core(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real run over 90 modules: the cold read parses them in worker processes (one per
+    core), the warm read parses none, and both equal a read without the cache."""
+    from testgate.read.coverage_cache import PARALLEL_MIN, _cores
+
+    project = tmp_path / "many"
+    (project / "src" / "many").mkdir(parents=True)
+    (project / "tests").mkdir()
+    modules = PARALLEL_MIN + 26
+    for n in range(modules):
+        (project / "src" / "many" / f"m{n:03d}.py").write_text(CORE.replace("never", f"never{n}"))
+        (project / "tests" / f"test_m{n:03d}.py").write_text(
+            f"from many.m{n:03d} import classify\n\ndef test_it():\n"
+            f"    assert classify({n % 3 - 1}) != 'x'\n"
+        )
+    (project / "pyproject.toml").write_text(
+        '[tool.coverage.run]\nbranch = true\nsource = ["many"]\n'
+        "[tool.coverage.report]\nprecision = 2\n"
+    )
+    data_file = project / "reports" / "coverage" / ".coverage"
+    coverage_run(project, data_file, "tests")
+
+    def read() -> tuple[CoverageData, str]:
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="testgate.read.coverage_cache"):
+            data = load_project_coverage(project / "reports", root=project)
+        said = [r.getMessage().partition(": ")[2] for r in caplog.records if "known" in r.message]
+        return data, said[0] if said else ""
+
+    cold, said_cold = read()
+    warm, said_warm = read()
+    workers = min(_cores(), modules // 32)
+    expected = f" ({modules} by {workers} workers)" if workers > 1 else ""
+    assert said_cold == f"0 files known, {modules} parsed{expected}"
+    assert said_warm == f"{modules} files known, 0 parsed"
+    monkeypatch.setenv("TESTGATE_NO_CACHE", "1")
+    off, _ = read()
+    assert cold == warm == off
+    assert len(off.files) == modules
+    coverage_cli(project, "json", f"--data-file={data_file}", "-o", "cli.json")
+    assert_same_as_json(off, json.loads((project / "cli.json").read_text()))

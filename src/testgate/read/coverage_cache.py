@@ -16,10 +16,13 @@ import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,21 +65,51 @@ class Facts:
     @staticmethod
     def of(reporter: PythonFileReporter, analysis: Any) -> dict[str, Any] | None:
         """The JSON-ready facts of a file coverage.py has just analysed (the analysis holds what
-        the parser said); None when this coverage.py keeps them where we do not look."""
-        parser = reporter.parser
-        fixers = getattr(parser, "_with_jump_fixers", None)
-        multiline = getattr(parser, "multiline_map", None)
-        if not isinstance(fixers, dict) or not isinstance(multiline, dict):  # pragma: no cover
-            return None  # a coverage.py that keeps its parse elsewhere: nothing is cached
-        return {
-            "statements": sorted(analysis.statements),
-            "excluded": sorted(analysis.excluded),
-            "multiline": sorted(multiline.items()),
-            "arcs": sorted(analysis.arc_possibilities_set),
-            "exit_counts": sorted(analysis.exit_counts.items()),
-            "no_branch": sorted(analysis.no_branch),
-            "fixers": [[a, b, to and list(to)] for (a, b), to in fixers.items()],
-        }
+        the reporter said); None when this coverage.py keeps them where we do not look."""
+        return _facts_json(
+            reporter,
+            analysis.statements,
+            analysis.excluded,
+            analysis.arc_possibilities_set,
+            analysis.exit_counts,
+            analysis.no_branch,
+        )
+
+    @staticmethod
+    def parse(reporter: PythonFileReporter, *, branches: bool) -> dict[str, Any] | None:
+        """The same, asking the reporter what `analysis_from_file_reporter` asks it."""
+        return _facts_json(
+            reporter,
+            reporter.lines(),
+            reporter.excluded_lines(),
+            reporter.arcs() if branches else set(),
+            reporter.exit_counts() if branches else {},
+            reporter.no_branch_lines() if branches else set(),
+        )
+
+
+def _facts_json(
+    reporter: PythonFileReporter,
+    statements: Iterable[int],
+    excluded: Iterable[int],
+    arcs: Iterable[Arc],
+    exit_counts: dict[int, int],
+    no_branch: Iterable[int],
+) -> dict[str, Any] | None:
+    parser = reporter.parser
+    fixers = getattr(parser, "_with_jump_fixers", None)
+    multiline = getattr(parser, "multiline_map", None)
+    if not isinstance(fixers, dict) or not isinstance(multiline, dict):  # pragma: no cover
+        return None  # a coverage.py that keeps its parse elsewhere: nothing is cached
+    return {
+        "statements": sorted(statements),
+        "excluded": sorted(excluded),
+        "multiline": sorted(multiline.items()),
+        "arcs": sorted(arcs),
+        "exit_counts": sorted(exit_counts.items()),
+        "no_branch": sorted(no_branch),
+        "fixers": [[a, b, to and list(to)] for (a, b), to in fixers.items()],
+    }
 
 
 class KnownFile(FileReporter):
@@ -125,6 +158,9 @@ class AnalysisCache:
         self.db: sqlite3.Connection | None = None
         self.new: dict[str, str] = {}
         self.hits = self.misses = 0
+        self.workers = 0  # worker processes that parsed the unknown files first
+        self.parallel: set[str] = set()  # the keys they parsed
+        self.parallel_hits = 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -154,15 +190,18 @@ class AnalysisCache:
     def get(self, key: str) -> Facts | None:
         if self.db is None:
             return None
+        text = self.new.get(key)  # parsed by the workers, written at close
+        if text is None:
+            try:
+                row = self.db.execute("SELECT facts FROM facts WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error as exc:
+                self._give_up("cannot be read", exc)
+                return None
+            if row is None:
+                return None
+            text = row[0]
         try:
-            row = self.db.execute("SELECT facts FROM facts WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error as exc:
-            self._give_up("cannot be read", exc)
-            return None
-        if row is None:
-            return None
-        try:
-            return Facts.from_json(json.loads(row[0]))
+            return Facts.from_json(json.loads(text))
         except (TypeError, ValueError, KeyError, IndexError):
             return None  # not what we write: parsed again, and overwritten
 
@@ -173,7 +212,9 @@ class AnalysisCache:
         db, self.db = self.db, None
         if db is None:
             return
-        log.debug("%s: %d files known, %d parsed", self.path, self.hits, self.misses)
+        parsed = self.misses + self.parallel_hits
+        where = f" ({self.parallel_hits} by {self.workers} workers)" if self.workers else ""
+        log.debug("%s: %d files known, %d parsed%s", self.path, self.hits, parsed, where)
         try:
             if self.new:
                 db.execute("BEGIN IMMEDIATE")
@@ -199,18 +240,21 @@ def cached_analysis(
         return
     cache = AnalysisCache(path)
     salt = _salt(cov, branches)
+    if cache.db is not None:
+        _prefill(cov, cache, salt, branches)
 
     def cached(morf: Any, file_reporter: FileReporter | None = None) -> Any:
         if not isinstance(file_reporter, PythonFileReporter) or cache.db is None:
             return analyze(morf, file_reporter=file_reporter)
-        try:
-            source = file_reporter.source()
-        except Exception:  # coverage.py raises its own error for it just below
+        key = _key(salt, file_reporter)
+        if key is None:  # coverage.py raises its own error for it just below
             return analyze(morf, file_reporter=file_reporter)
-        key = hashlib.sha256(salt + source.encode("utf-8", "surrogatepass")).hexdigest()
         facts = cache.get(key)
         if facts is not None:
-            cache.hits += 1
+            if key in cache.parallel:
+                cache.parallel_hits += 1
+            else:
+                cache.hits += 1
             return analyze(morf, file_reporter=KnownFile(file_reporter, facts))
         cache.misses += 1
         analysis = analyze(morf, file_reporter=file_reporter)
@@ -225,6 +269,98 @@ def cached_analysis(
     finally:
         cov._analyze = analyze  # type: ignore[method-assign]
         cache.close()
+
+
+def _key(salt: bytes, reporter: PythonFileReporter) -> str | None:
+    try:
+        source = reporter.source()
+    except Exception:  # whoever analyses the file says what is wrong with it
+        return None
+    return hashlib.sha256(salt + source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# -- parsing the unknown files on every core ------------------------------------------------
+
+PARALLEL_MIN = 64
+"""Fewer unknown files than this are parsed in process: a worker costs about 0.1 s to start."""
+_PER_WORKER = 32
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches: bool) -> None:
+    """Parse the Python files the cache does not know in worker processes, one per core, so
+    that the analysis that follows finds them all; anything that goes wrong here only means
+    the analysis parses those files itself, as without a cache."""
+    cores = _cores()
+    if cores < 2:
+        return
+    data = cov.get_data()
+    unknown = []
+    for name in sorted(data.measured_files()):
+        if data.file_tracer(name):
+            continue  # a plugin's file (templates, ...): not parsed as Python
+        reporter = PythonFileReporter(name, cov)
+        key = _key(salt, reporter)
+        if key is not None and cache.get(key) is None:
+            unknown.append(os.path.abspath(reporter.filename))
+    if len(unknown) < PARALLEL_MIN:
+        return
+    workers = min(cores, len(unknown) // _PER_WORKER)
+    chunks = [unknown[i :: workers * 4] for i in range(workers * 4)]
+    try:
+        context = multiprocessing.get_context(_start_method())
+        if context.get_start_method() == "forkserver":
+            context.set_forkserver_preload([__name__])
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(os.getcwd(),)
+        ) as pool:
+            for found in pool.map(
+                _parse_files, chunks, [salt] * len(chunks), [branches] * len(chunks)
+            ):
+                cache.new.update(found)
+                cache.parallel.update(found)
+        cache.workers = workers
+    except (OSError, RuntimeError, ValueError) as exc:  # no semaphores, a worker killed, ...
+        log.debug("parsing in worker processes failed (%s); parsing in process", exc)
+
+
+def _start_method() -> str:
+    """fork where it is safe, a single-threaded process on Linux: the workers start at once
+    with everything imported; else a fork server (POSIX) or fresh interpreters (Windows)."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+_WORKER: dict[str, coverage.Coverage] = {}
+
+
+def _start_worker(root: str) -> None:
+    """A worker reads the project's coverage configuration as the reading process did."""
+    os.chdir(root)
+    _WORKER["cov"] = coverage.Coverage(data_file=None, config_file=True)
+
+
+def _parse_files(files: list[str], salt: bytes, branches: bool) -> dict[str, str]:
+    """{key: facts JSON} of the files that parse; the others are left to the analysis."""
+    found = {}
+    for name in files:
+        try:
+            reporter = PythonFileReporter(name, _WORKER["cov"])
+            key = _key(salt, reporter)
+            facts = Facts.parse(reporter, branches=branches)
+        except Exception:  # noqa: S112 - the analysis in process reports it properly
+            continue
+        if key is not None and facts is not None:
+            found[key] = json.dumps(facts, separators=(",", ":"))
+    return found
 
 
 def _salt(cov: coverage.Coverage, branches: bool) -> bytes:
