@@ -472,7 +472,10 @@ def _gate_read(project: Path, caplog: pytest.LogCaptureFixture) -> tuple[Any, st
 
 
 def _data_in_reports(project: Path, *, arcs: bool = True) -> None:
-    files = {str(project / "src/pkg/m.py"): M_ARCS, str(project / "src/pkg/n.py"): N_ARCS}
+    files: dict[str, Any] = {
+        str(project / "src/pkg/m.py"): M_ARCS,
+        str(project / "src/pkg/n.py"): N_ARCS,
+    }
     if not arcs:
         files = {str(project / "src/pkg/m.py"): M_LINES, str(project / "src/pkg/n.py"): N_LINES}
     write_data(project / "reports" / "coverage" / ".coverage", files, arcs=arcs)
