@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,7 +363,7 @@ def test_many_unknown_files_are_parsed_on_every_core(
 ) -> None:
     """A real run over 90 modules: the cold read parses them in worker processes (one per
     core), the warm read parses none, and both equal a read without the cache."""
-    from testgate.read.coverage_cache import PARALLEL_MIN, _cores
+    from testgate.read.coverage_cache import PARALLEL_MIN, _can_fork, _cores
 
     project = tmp_path / "many"
     (project / "src" / "many").mkdir(parents=True)
@@ -390,13 +391,24 @@ def test_many_unknown_files_are_parsed_on_every_core(
 
     cold, said_cold = read()
     warm, said_warm = read()
-    workers = min(_cores(), modules // 32)
+    workers = min(_cores(), modules // 32) if _can_fork() else 0  # not under xdist's threads
     expected = f" ({modules} by {workers} workers)" if workers > 1 else ""
     assert said_cold == f"0 files known, {modules} parsed{expected}"
     assert said_warm == f"{modules} files known, 0 parsed"
+    # With another thread alive, forking is not safe: the files are parsed in process.
+    (project / "reports" / ".cache" / "coverage-analysis.sqlite").unlink()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        threaded, said_threaded = read()
+    finally:
+        stop.set()
+        other.join()
+    assert said_threaded == f"0 files known, {modules} parsed"
     monkeypatch.setenv("TESTGATE_NO_CACHE", "1")
     off, _ = read()
-    assert cold == warm == off
+    assert cold == warm == threaded == off
     assert len(off.files) == modules
     coverage_cli(project, "json", f"--data-file={data_file}", "-o", "cli.json")
     assert_same_as_json(off, json.loads((project / "cli.json").read_text()))

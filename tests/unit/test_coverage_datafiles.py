@@ -569,3 +569,18 @@ def test_a_cache_that_fails_midway_is_left_alone(
     assert "cannot be written" in caplog.text
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT count(*) FROM facts").fetchone() == (0,)
+
+
+def test_a_worker_leaves_the_files_it_cannot_parse_to_the_analysis(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from testgate.read.coverage_cache import _parse_files, _start_worker
+
+    monkeypatch.chdir(project)  # a worker moves to the project root
+    (project / "src" / "pkg" / "broken.py").write_text("def broken(:\n")
+    names = [str(project / "src" / "pkg" / n) for n in ("m.py", "broken.py", "gone.py")]
+    _start_worker(str(project))
+    found = _parse_files(names, b"salt", True)
+    assert len(found) == 1
+    facts = json.loads(next(iter(found.values())))
+    assert (facts["statements"], facts["excluded"]) == ([1, 2, 3, 4, 7, 8], [11, 12])

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import sqlite3
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -282,7 +281,7 @@ def _key(salt: bytes, reporter: PythonFileReporter) -> str | None:
 # -- parsing the unknown files on every core ------------------------------------------------
 
 PARALLEL_MIN = 64
-"""Fewer unknown files than this are parsed in process: a worker costs about 0.1 s to start."""
+"""Fewer unknown files than this are parsed in process: workers would not pay for themselves."""
 _PER_WORKER = 32
 
 
@@ -298,7 +297,7 @@ def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches
     that the analysis that follows finds them all; anything that goes wrong here only means
     the analysis parses those files itself, as without a cache."""
     cores = _cores()
-    if cores < 2:
+    if cores < 2 or not _can_fork():
         return
     data = cov.get_data()
     unknown = []
@@ -314,9 +313,7 @@ def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches
     workers = min(cores, len(unknown) // _PER_WORKER)
     chunks = [unknown[i :: workers * 4] for i in range(workers * 4)]
     try:
-        context = multiprocessing.get_context(_start_method())
-        if context.get_start_method() == "forkserver":
-            context.set_forkserver_preload([__name__])
+        context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=_start_worker, initargs=(os.getcwd(),)
         ) as pool:
@@ -330,13 +327,16 @@ def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches
         log.debug("parsing in worker processes failed (%s); parsing in process", exc)
 
 
-def _start_method() -> str:
-    """fork where it is safe, a single-threaded process on Linux: the workers start at once
-    with everything imported; else a fork server (POSIX) or fresh interpreters (Windows)."""
-    methods = multiprocessing.get_all_start_methods()
-    if sys.platform == "linux" and threading.active_count() == 1:
-        return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
+def _can_fork() -> bool:
+    """Workers are forked: they start at once with everything imported, and nothing re-runs the
+    caller's main module (a fork server or spawn would). Forking is safe only in a process with
+    no other thread, on Linux; anywhere else the files are parsed in process."""
+    if sys.platform != "linux":  # pragma: no cover - the CI machines are Linux
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1  # threads C libraries started count too
+    except OSError:  # pragma: no cover - no /proc
+        return False
 
 
 _WORKER: dict[str, coverage.Coverage] = {}
