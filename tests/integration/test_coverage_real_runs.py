@@ -306,6 +306,11 @@ def test_reports_written_from_combined_data_agree(runs: Runs, tmp_path: Path) ->
     assert (tmp_path / "reports" / "htmlcov" / "index.html").is_file()
     xml = read_coverage(tmp_path / "reports" / "coverage.xml", root=root)
     assert shown(xml) == runs.report_total
+    # The reporters after the first analysed from the cache: still coverage.py's numbers.
+    assert (tmp_path / "reports" / ".cache" / "coverage-analysis.sqlite").is_file()
+    assert_same_as_json(
+        read_coverage(tmp_path / "reports" / "coverage.json", root=root), runs.json_report
+    )
     # Newer than the data files, so it is what the gate reads next.
     (tmp_path / "reports" / "coverage").mkdir()
     shutil.copy2(out, tmp_path / "reports" / "coverage" / ".coverage.old")

@@ -186,9 +186,12 @@ def write_coverage_reports(data_file: Path, reports_dir: Path, *, root: Path) ->
         cov = coverage.Coverage(data_file=str(data), config_file=True)
         try:
             cov.load()
-            _report_file(reports / "coverage.json", lambda tmp: cov.json_report(outfile=tmp))
-            _report_file(reports / "coverage.xml", lambda tmp: cov.xml_report(outfile=tmp))
-            _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(directory=tmp))
+            # Each reporter analyses every file again: the cache parses each file once.
+            branches = cov.get_data().has_arcs()
+            with cached_analysis(cov, reports / ANALYSIS_CACHE, branches=branches):
+                _report_file(reports / "coverage.json", lambda tmp: cov.json_report(outfile=tmp))
+                _report_file(reports / "coverage.xml", lambda tmp: cov.xml_report(outfile=tmp))
+                _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(directory=tmp))
         finally:
             _close(cov)
 
