@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from git_repo import git
+
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.history import record_run
 from testgate.model import CoverageData, JUnitReport
@@ -24,16 +26,6 @@ CLEAN_ENV = {
     for k, v in os.environ.items()
     if not k.startswith(("GITHUB_", "CI_", "COV_", "COVERAGE_", "PYTEST_"))
 }
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 @dataclass
@@ -56,10 +48,10 @@ class Project:
     def commit(self, message: str) -> str:
         git(self.root, "add", "-A")
         git(self.root, "commit", "-q", "-m", message)
-        return git(self.root, "rev-parse", "HEAD")
+        return git(self.root, "rev-parse", "HEAD").strip()
 
     def commit_id(self) -> str:
-        return git(self.root, "rev-parse", "HEAD")
+        return git(self.root, "rev-parse", "HEAD").strip()
 
     def test_run(self, env: dict[str, str] | None = None) -> tuple[JUnitReport, CoverageData]:
         """pytest under coverage in a fresh process; exit 1 (failed tests) is a result too."""

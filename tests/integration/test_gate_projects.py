@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from git_repo import git
 
 from testgate.cli import main
 
@@ -381,22 +382,6 @@ def test_max_drop_against_a_baseline_folder(project: Path) -> None:
     drop = checks(project)["coverage.max_drop"]
     assert drop["status"] == "fail"
     assert "src/pkg/util.py: 1 -> 3 uncovered lines" in drop["details"]
-
-
-def git(root: Path, *argv: str) -> str:
-    done = run(
-        root,
-        "git",
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "-c",
-        "commit.gpgsign=false",
-        *argv,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_diff_coverage_on_a_real_git_repo(project: Path) -> None:
