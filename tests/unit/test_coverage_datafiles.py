@@ -424,7 +424,12 @@ def test_reports_honour_the_project_config_and_replace_old_ones(project: Path) -
     assert read_coverage(reports / "coverage.xml", root=project).files.keys() == {"src/pkg/m.py"}
     assert (reports / "htmlcov" / "index.html").is_file()
     assert not (reports / "htmlcov" / "stale.html").exists()
-    assert sorted(p.name for p in reports.iterdir()) == ["coverage.json", "coverage.xml", "htmlcov"]
+    assert sorted(p.name for p in reports.iterdir()) == [
+        ".cache",  # what the reporters parsed, for the next ones
+        "coverage.json",
+        "coverage.xml",
+        "htmlcov",
+    ]
 
 
 def test_reports_from_a_broken_data_file_are_not_written(project: Path) -> None:
@@ -553,6 +558,8 @@ def test_a_cache_that_fails_midway_is_left_alone(
 
     path = tmp_path / "facts.sqlite"
     cache = AnalysisCache(path, timeout=0.05)
+    assert not path.exists()  # opened at the first question
+    assert cache.get("k") is None
     with contextlib.closing(sqlite3.connect(path)) as other:
         other.execute("DROP TABLE facts")
     assert cache.get("k") is None  # the table is gone: a warning, then no cache at all
@@ -561,6 +568,7 @@ def test_a_cache_that_fails_midway_is_left_alone(
     cache.close()
 
     locked = AnalysisCache(path, timeout=0.05)
+    assert locked.get("k") is None  # the table is there again
     locked.put("k", {"statements": [1]})
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
         other.execute("BEGIN EXCLUSIVE")

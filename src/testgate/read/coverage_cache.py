@@ -154,21 +154,28 @@ class AnalysisCache:
     def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
         self.path = path
         self.timeout = timeout
-        self.db: sqlite3.Connection | None = None
+        self._db: sqlite3.Connection | None = None
+        self.usable = True  # False once it could not be opened, read or written
         self.new: dict[str, str] = {}
         self.hits = self.misses = 0
         self.workers = 0  # worker processes that parsed the unknown files first
         self.parallel: set[str] = set()  # the keys they parsed
         self.parallel_hits = 0
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def db(self) -> sqlite3.Connection | None:
+        """Opened at the first question: a read that fails before it leaves no file behind."""
+        if self._db is None and self.usable:
             try:
-                self.db = self._open()
-            except sqlite3.DatabaseError:  # not a database (any more): ours to start again
-                path.unlink()
-                self.db = self._open()
-        except (OSError, sqlite3.Error) as exc:
-            self._give_up("cannot be opened", exc)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._db = self._open()
+                except sqlite3.DatabaseError:  # not a database (any more): ours to start again
+                    self.path.unlink()
+                    self._db = self._open()
+            except (OSError, sqlite3.Error) as exc:
+                self._give_up("cannot be opened", exc)
+        return self._db
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -181,18 +188,20 @@ class AnalysisCache:
 
     def _give_up(self, what: str, exc: BaseException) -> None:
         log.warning("%s: %s (%s); coverage is analysed without it", self.path, what, exc)
-        if self.db is not None:
+        self.usable = False
+        if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
-                self.db.close()
-        self.db = None
+                self._db.close()
+        self._db = None
 
     def get(self, key: str) -> Facts | None:
-        if self.db is None:
+        db = self.db
+        if db is None:
             return None
         text = self.new.get(key)  # parsed by the workers, written at close
         if text is None:
             try:
-                row = self.db.execute("SELECT facts FROM facts WHERE key = ?", (key,)).fetchone()
+                row = db.execute("SELECT facts FROM facts WHERE key = ?", (key,)).fetchone()
             except sqlite3.Error as exc:
                 self._give_up("cannot be read", exc)
                 return None
@@ -208,7 +217,8 @@ class AnalysisCache:
         self.new[key] = json.dumps(facts, separators=(",", ":"))
 
     def close(self) -> None:
-        db, self.db = self.db, None
+        db, self._db = self._db, None
+        self.usable = False
         if db is None:
             return
         parsed = self.misses + self.parallel_hits
@@ -239,11 +249,10 @@ def cached_analysis(
         return
     cache = AnalysisCache(path)
     salt = _salt(cov, branches)
-    if cache.db is not None:
-        _prefill(cov, cache, salt, branches)
+    _prefill(cov, cache, salt, branches)
 
     def cached(morf: Any, file_reporter: FileReporter | None = None) -> Any:
-        if not isinstance(file_reporter, PythonFileReporter) or cache.db is None:
+        if not isinstance(file_reporter, PythonFileReporter) or not cache.usable:
             return analyze(morf, file_reporter=file_reporter)
         key = _key(salt, file_reporter)
         if key is None:  # coverage.py raises its own error for it just below
