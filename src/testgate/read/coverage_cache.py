@@ -16,12 +16,10 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -321,6 +319,9 @@ def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches
         return
     workers = min(cores, len(unknown) // _PER_WORKER)
     chunks = [unknown[i :: workers * 4] for i in range(workers * 4)]
+    import multiprocessing  # here: 12 ms of start-up that only this path needs
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
