@@ -421,3 +421,43 @@ def test_a_finished_hunt_joins_the_history(zoo: Hunt) -> None:
     finally:
         db.close()
     assert {t for t, v in zoo.tests.items() if v["verdict"] == "flaky"} <= flaky
+
+
+SAME_NAMES = {  # two test files named alike and no packages: pytest needs importlib mode
+    "tests/a/test_same.py": """
+        import os
+
+        def test_victim():
+            assert "TESTGATE_PLANTED_POLLUTION" not in os.environ
+        """,
+    "tests/b/test_same.py": """
+        import os
+
+        def test_polluter():
+            os.environ["TESTGATE_PLANTED_POLLUTION"] = "1"
+
+        def test_bystander():
+            assert True
+        """,
+}
+
+
+def test_the_hunts_own_pytest_options_reach_classification_and_repro(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "same", SAME_NAMES, "")
+    options = ("--import-mode=importlib", "-p", "no:hypothesispytest", "-x")
+    result = hunt(root, "--count", "10", "--seed", "3", "--jobs", "2", "--", *options, "tests")
+    victim = result.tests["tests/a/test_same.py::test_victim"]
+    assert (victim["verdict"], victim["kind"], victim["verified"]) == (
+        "flaky",
+        "order-dependent",
+        True,
+    )
+    assert victim["polluter"] == "tests/b/test_same.py::test_polluter"
+    # The options come along, the test path and -x (which would stop a bisection) do not.
+    assert victim["repro"] == (
+        "python -m pytest -p no:randomly -p no:cacheprovider --import-mode=importlib -p "
+        "no:hypothesispytest tests/b/test_same.py::test_polluter tests/a/test_same.py::test_victim"
+    )
+    assert run_printed(victim["repro"], root).returncode == 1
+    without = victim["repro"].replace(" --import-mode=importlib", "")
+    assert run_printed(without, root).returncode not in (0, 1)  # before: pytest could not run it

@@ -118,3 +118,23 @@ def test_progress_line_has_elapsed_time_and_eta() -> None:
     stream = io.StringIO()
     stream.write(line)
     assert stream.getvalue().endswith("ETA 4:20")
+
+
+def test_carried_options_drop_test_paths_and_what_changes_which_tests_run() -> None:
+    from testgate.flaky.classify import carried_options
+
+    assert carried_options(["--import-mode=importlib", "tests"], ["tests"]) == (
+        "--import-mode=importlib",
+    )
+    # A value equal to a test path stays: the paths are taken from the end.
+    assert carried_options(["-k", "tests", "tests"], ["tests"]) == ("-k", "tests")
+    everything = [
+        "-x", "--exitfirst", "--maxfail", "3", "--maxfail=2", "-n", "4", "-nauto",
+        "--count=3", "--repeat-scope", "session", "--dist", "load", "--randomly-seed=9",
+        "-p", "randomly", "-pno:randomly", "-p", "myplugin", "-o", "addopts=", "-q",
+        "tests/a.py::t", "tests/b.py",
+    ]  # fmt: skip
+    assert carried_options(everything, ["tests/a.py::t", "tests/b.py"]) == (
+        "-p", "myplugin", "-o", "addopts=", "-q",
+    )  # fmt: skip
+    assert carried_options([], []) == ()

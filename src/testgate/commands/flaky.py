@@ -19,10 +19,10 @@ from testgate.checks.flaky import check_flaky
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, Interrupted, UsageError
 from testgate.flaky import hunt as hunt_mod
-from testgate.flaky.aggregate import FLAKY, aggregate
-from testgate.flaky.classify import Classifier, Finding, classify_all
+from testgate.flaky.aggregate import FLAKY, Iteration, aggregate
+from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
 from testgate.flaky.report import build_report, write_reports
-from testgate.flaky.runner import Stopped
+from testgate.flaky.runner import Stopped, positional_args
 from testgate.flaky.stats import plan
 from testgate.history.publish import warn_only
 
@@ -135,11 +135,18 @@ def run(args: argparse.Namespace) -> int:
     )
     iterations = hunt.ordered
     tests = aggregate(iterations)
+    options = _options(settings, iterations)
     findings: dict[str, Finding] = {}
     interrupted = hunt.interrupted
     if not interrupted and args.classify:
         classifier = Classifier(
-            root, work, timeout=settings.timeout, jobs=settings.jobs, alone=args.alone, stop=stop
+            root,
+            work,
+            timeout=settings.timeout,
+            jobs=settings.jobs,
+            alone=args.alone,
+            stop=stop,
+            options=options,
         )
         try:
             findings = classify_all(classifier, tests, iterations)
@@ -157,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         complete=not interrupted and len(iterations) == settings.count,
         budget=budget,
         pytest_args=settings.pytest_args,
+        options=options,
     )
     paths = write_reports(reports_dir, report, tests)
     _print_summary(report)
@@ -178,6 +186,16 @@ def run(args: argparse.Namespace) -> int:
             failed = True
         print(f"{check.id}: {mark}: {check.message}")
     return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _options(settings: hunt_mod.Settings, iterations: list[Iteration]) -> tuple[str, ...]:
+    """The hunt's pytest options, split from its test paths the way pytest itself read them in
+    an iteration; none when no iteration got as far as saying."""
+    for it in iterations:
+        positional = positional_args(settings.work / f"{settings.name(it.iteration)}.jsonl")
+        if positional is not None:
+            return carried_options(settings.pytest_args, positional)
+    return ()
 
 
 def _record(config: config_mod.Config, report: dict[str, Any]) -> None:

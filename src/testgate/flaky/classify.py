@@ -38,6 +38,45 @@ def seed_args(seed: int) -> list[str]:
     return ["-p", "randomly", "-p", "no:cacheprovider", f"--randomly-seed={seed}"]
 
 
+# Options that decide how many tests run, how often, in which order or where: classification
+# and its repro commands decide those themselves.
+_DROPPED_FLAGS = frozenset(("-x", "--exitfirst", "--sw", "--stepwise", "--sw-skip"))
+_DROPPED_WITH_VALUE = frozenset(
+    ("--maxfail", "--count", "--repeat-scope", "-n", "--numprocesses", "--dist",
+     "--maxprocesses", "--randomly-seed")
+)  # fmt: skip
+
+
+def carried_options(pytest_args: Sequence[str], positional: Sequence[str]) -> tuple[str, ...]:
+    """The hunt's pytest arguments that every classification run and repro command keeps:
+    all but the test paths pytest read (`positional`, removed from the end) and the options
+    that would change which tests run, how often, in which order or where."""
+    args = list(pytest_args)
+    for name in reversed(positional):
+        where = max((i for i, arg in enumerate(args) if arg == name), default=None)
+        if where is not None:
+            del args[where]
+    kept: list[str] = []
+    values = iter(args)
+    for arg in values:
+        option, eq, _ = arg.partition("=")
+        if option in _DROPPED_WITH_VALUE:
+            if not eq:
+                next(values, None)
+            continue
+        if arg == "-p":
+            plugin = next(values, "")
+            if "randomly" not in plugin:
+                kept += [arg, plugin]
+            continue
+        if arg in _DROPPED_FLAGS or (arg.startswith("-n") and not arg.startswith("--")):
+            continue
+        if arg.startswith("-p") and "randomly" in arg and not arg.startswith("--"):
+            continue
+        kept.append(arg)
+    return tuple(kept)
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: str
@@ -61,8 +100,10 @@ class Classifier:
         jobs: int = 1,
         alone: int = 5,
         stop: threading.Event | None = None,
+        options: Sequence[str] = (),
     ) -> None:
         self.root, self.work, self.timeout = root, work, timeout
+        self.options = tuple(options)  # the hunt's own pytest options (`carried_options`)
         self.jobs, self.alone = max(1, jobs), max(1, alone)
         self.stop = stop if stop is not None else threading.Event()
         self.runs = 0
@@ -77,13 +118,17 @@ class Classifier:
             self.runs += 1
             self._tally[ids[-1]] = self._tally.get(ids[-1], 0) + 1
         return run_pytest(
-            [*FIXED_ORDER, *ids],
+            self.fixed(ids),
             root=self.root,
             log=self.work / f"classify-{n}.jsonl",
             timeout=self.timeout,
             output=self.work / f"classify-{n}.log",
             stop=self.stop,
         )
+
+    def fixed(self, ids: Sequence[str]) -> list[str]:
+        """pytest's arguments for `ids` in this order, with the hunt's own options."""
+        return [*FIXED_ORDER, *self.options, *ids]
 
     def outcomes(self, ids: Sequence[str], victim: str, times: int) -> list[Outcome | None]:
         """The victim's outcome in `times` runs of `ids`, in order; None where it never ran.
@@ -140,7 +185,7 @@ class Classifier:
             found = self._search(victim, iterations, polluter=True)
             if found is not None:
                 return found
-        return non_deterministic(test)
+        return non_deterministic(test, self.options)
 
     def _search(
         self, victim: str, iterations: Sequence[Iteration], *, polluter: bool
@@ -163,15 +208,15 @@ class Classifier:
                 if polluter:
                     return Finding(
                         ORDER_DEPENDENT,
-                        command([*FIXED_ORDER, *pair]),
+                        command(self.fixed(pair)),
                         polluter=culprit,
                         verified=True,
                     )
                 return Finding(
                     BRITTLE,
-                    command([*FIXED_ORDER, victim]),
+                    command(self.fixed([victim])),
                     state_setter=culprit,
-                    passes_with=command([*FIXED_ORDER, *pair]),
+                    passes_with=command(self.fixed(pair)),
                     verified=True,
                 )
         if reproduced is None or not all(
@@ -180,11 +225,11 @@ class Classifier:
             return None
         # The order reproduces it but no single test does: several tests act together.
         if polluter:
-            return Finding(ORDER_DEPENDENT, command([*FIXED_ORDER, *reproduced, victim]))
+            return Finding(ORDER_DEPENDENT, command(self.fixed([*reproduced, victim])))
         return Finding(
             BRITTLE,
-            command([*FIXED_ORDER, victim]),
-            passes_with=command([*FIXED_ORDER, *reproduced, victim]),
+            command(self.fixed([victim])),
+            passes_with=command(self.fixed([*reproduced, victim])),
         )
 
 
@@ -210,16 +255,16 @@ def has_repeat() -> bool:
     return importlib.util.find_spec("pytest_repeat") is not None
 
 
-def non_deterministic(test: TestSummary) -> Finding:
+def non_deterministic(test: TestSummary, options: Sequence[str] = ()) -> Finding:
     """Its own failing seed, repeated until it fails with 99% confidence at the observed rate."""
-    return Finding(NON_DETERMINISTIC, repro_failing(test, repeat=True))
+    return Finding(NON_DETERMINISTIC, repro_failing(test, options, repeat=True))
 
 
-def repro_failing(test: TestSummary, *, repeat: bool = False) -> str:
+def repro_failing(test: TestSummary, options: Sequence[str] = (), *, repeat: bool = False) -> str:
     seed = test.failures[0].seed if test.failures else 0
     args = seed_args(seed)
     executed = test.passed + test.failed
     if repeat and test.passed and has_repeat():
         low = wilson(test.failed, executed)[0]
         args.append(f"--count={min(MAX_REPEAT, runs_to_fail(max(low, 1e-3)))}")
-    return command([*args, test.id])
+    return command([*args, *options, test.id])

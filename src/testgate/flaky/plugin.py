@@ -61,7 +61,10 @@ class Recorder:
         self._prefix = ""
         if root != here and root.is_relative_to(here):
             self._prefix = root.relative_to(here).as_posix() + "/"
-        self._write(event="configure")
+        # pytest's own reading of which arguments name tests: the rest of the hunt's pytest
+        # arguments are options that every classification run and repro command keeps.
+        positional = getattr(config.option, "file_or_dir", None) or []
+        self._write(event="configure", positional=[str(a) for a in positional])
 
     def _write(self, **record: Any) -> None:
         self._file.write(json.dumps(record) + "\n")

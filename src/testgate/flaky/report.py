@@ -24,11 +24,14 @@ def _round(x: float | None) -> float | None:
 
 
 def entry(
-    test: TestSummary, finding: Finding | None, budget: FlakyBudget | None = None
+    test: TestSummary,
+    finding: Finding | None,
+    budget: FlakyBudget | None = None,
+    options: Sequence[str] = (),
 ) -> dict[str, Any]:
     interval = test.interval
     quarantine = next((q for q in (budget.quarantine if budget else ()) if q.id == test.id), None)
-    repro = finding.repro if finding else (repro_failing(test) if test.failed else None)
+    repro = finding.repro if finding else (repro_failing(test, options) if test.failed else None)
     return {
         "id": test.id,
         "runs": test.runs,
@@ -63,7 +66,9 @@ def build_report(
     complete: bool,
     budget: FlakyBudget | None = None,
     pytest_args: Sequence[str] = (),
+    options: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """flaky.json; `options`: the hunt's pytest options its repro commands keep."""
     verdicts = [t.verdict for t in tests]
     return {
         "meta": {
@@ -83,7 +88,7 @@ def build_report(
             "completed": sum(it.status == "completed" for it in iterations),
         },
         "runs": [it.summary for it in sorted(iterations, key=lambda i: i.iteration)],
-        "tests": [entry(t, findings.get(t.id), budget) for t in tests],
+        "tests": [entry(t, findings.get(t.id), budget, options) for t in tests],
     }
 
 

@@ -147,6 +147,15 @@ def _events(log: Path) -> tuple[list[dict[str, object]], bool]:
     return events, any(e.get("event") == "finish" for e in events)
 
 
+def positional_args(log: Path) -> list[str] | None:
+    """The arguments pytest took as test paths in the run that wrote `log` (None: no record)."""
+    for event in _events(log)[0]:
+        positional = event.get("positional")
+        if event.get("event") == "configure" and isinstance(positional, list):
+            return [str(a) for a in positional]
+    return None
+
+
 def parse_log(
     log: Path, *, exit_code: int | None, timed_out: bool, timeout: float, seconds: float
 ) -> PytestRun:
