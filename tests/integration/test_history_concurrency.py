@@ -113,3 +113,43 @@ def test_a_writer_killed_mid_append_leaves_the_history_consistent(tmp_path: Path
     assert after.communicate(timeout=300)[0].split() == ["ready", "done"]
     db = store.connect(db_path, create=False)
     assert [r.branch for r in queries.runs(db, include_infra=True)] == ["seed", "after"]
+
+
+OPENER = """
+import sys, time
+from pathlib import Path
+from testgate.history import store
+
+path, start = Path(sys.argv[1]), Path(sys.argv[2])
+print("ready", flush=True)
+while not start.exists():
+    time.sleep(0.001)
+store.connect(path).close()
+"""
+
+
+def test_processes_opening_a_new_history_at_once_all_get_in(tmp_path: Path) -> None:
+    """Switching a new file to WAL while others open it fails at once unless retried: before
+    the retry, 16 of 160 such opens failed with "database is locked"."""
+    for round_ in range(20):
+        start = tmp_path / f"go-{round_}"
+        path = tmp_path / f"history-{round_}.sqlite"
+        openers = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, str(path), str(start)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for opener in openers:
+            assert opener.stdout is not None
+            assert opener.stdout.readline().strip() == "ready"
+        start.touch()
+        for opener in openers:
+            _, err = opener.communicate(timeout=120)
+            assert opener.returncode == 0, err
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert db.execute("PRAGMA user_version").fetchone() == (store.SCHEMA_VERSION,)
