@@ -187,14 +187,17 @@ def run(
     start = clock()
     ran = 0
     pool = ThreadPoolExecutor(max_workers=max(1, min(settings.jobs, len(todo) or 1)))
-    pending: set[Future[Iteration]] = set()
+    submitted: list[Future[Iteration]] = []
+    taken: set[Future[Iteration]] = set()
     try:
-        pending = {pool.submit(run_iteration, settings, i, stop) for i in todo}
+        submitted = [pool.submit(run_iteration, settings, i, stop) for i in todo]
+        pending = set(submitted)
         while pending:
             ready, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for future in ready:
                 it = future.result()
                 hunt.iterations.append(it)
+                taken.add(future)
                 ran += 1
                 if progress is not None:
                     progress.write(_progress_line(it, ran, len(todo), clock() - start) + "\n")
@@ -202,9 +205,12 @@ def run(
     except KeyboardInterrupt:
         stop.set()
         hunt.interrupted = True
-        for future in pending:
+        # Every iteration not taken yet: the running ones and those that finished together
+        # with the one being reported (their results are saved: they count).
+        rest = [f for f in submitted if f not in taken]
+        for future in rest:
             future.cancel()
-        for future in pending:
+        for future in rest:
             try:
                 hunt.iterations.append(future.result())
             except Exception:  # noqa: S112 - an interrupted iteration is void
