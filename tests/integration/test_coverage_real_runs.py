@@ -368,7 +368,8 @@ def test_many_unknown_files_are_parsed_on_every_core(
 ) -> None:
     """A real run over 90 modules: the cold read parses them in worker processes (one per
     core), the warm read parses none, and both equal a read without the cache."""
-    from testgate.read.coverage_cache import PARALLEL_MIN, _can_fork, _cores
+    from testgate._cpu import usable_cores
+    from testgate.read.coverage_cache import PARALLEL_MIN, _can_fork
 
     project = tmp_path / "many"
     (project / "src" / "many").mkdir(parents=True)
@@ -396,7 +397,7 @@ def test_many_unknown_files_are_parsed_on_every_core(
 
     cold, said_cold = read()
     warm, said_warm = read()
-    workers = min(_cores(), modules // 32) if _can_fork() else 0  # not under xdist's threads
+    workers = min(usable_cores(), modules // 32) if _can_fork() else 0  # not under xdist's threads
     expected = f" ({modules} by {workers} workers)" if workers > 1 else ""
     assert said_cold == f"0 files known, {modules} parsed{expected}"
     assert said_warm == f"{modules} files known, 0 parsed"

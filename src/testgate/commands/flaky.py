@@ -14,6 +14,7 @@ from typing import Any
 
 from testgate import config as config_mod
 from testgate import history
+from testgate._cpu import usable_cores
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
 from testgate.commands import _argtypes
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         reports_dir=reports_dir,
         count=count or budget.count,
         seed=secrets.randbelow(2**32) if seed is None else seed,
-        jobs=args.jobs or hunt_mod.default_jobs(),
+        jobs=args.jobs or usable_cores(),
         timeout=timeout or budget.timeout,
         pytest_args=tuple(pytest_args),
     )

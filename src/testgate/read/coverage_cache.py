@@ -28,6 +28,8 @@ import coverage
 from coverage.plugin import FileReporter
 from coverage.python import PythonFileReporter
 
+from testgate._cpu import usable_cores
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1
@@ -292,18 +294,11 @@ PARALLEL_MIN = 64
 _PER_WORKER = 32
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
 def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches: bool) -> None:
     """Parse the Python files the cache does not know in worker processes, one per core, so
     that the analysis that follows finds them all; anything that goes wrong here only means
     the analysis parses those files itself, as without a cache."""
-    cores = _cores()
+    cores = usable_cores()
     if cores < 2 or not _can_fork():
         return
     data = cov.get_data()
