@@ -567,6 +567,16 @@ def test_a_cache_that_fails_midway_is_left_alone(
     assert (cache.db, cache.get("k")) == (None, None)
     cache.close()
 
+    asking = AnalysisCache(path, timeout=0.05)  # the same, asking only whether a key is known
+    assert not asking.has("k")
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        other.execute("DROP TABLE facts")
+    caplog.clear()
+    assert not asking.has("k")
+    assert "cannot be read" in caplog.text
+    assert (asking.db, asking.has("k")) == (None, False)
+    asking.close()
+
     locked = AnalysisCache(path, timeout=0.05)
     assert locked.get("k") is None  # the table is there again
     locked.put("k", {"statements": [1]})

@@ -213,6 +213,17 @@ class AnalysisCache:
         except (TypeError, ValueError, KeyError, IndexError):
             return None  # not what we write: parsed again, and overwritten
 
+    def has(self, key: str) -> bool:
+        """Stored, without reading the facts (the analysis reads them once, later)."""
+        db = self.db
+        if db is None:
+            return False
+        try:
+            return db.execute("SELECT 1 FROM facts WHERE key = ?", (key,)).fetchone() is not None
+        except sqlite3.Error as exc:
+            self._give_up("cannot be read", exc)
+            return False
+
     def put(self, key: str, facts: dict[str, Any]) -> None:
         self.new[key] = json.dumps(facts, separators=(",", ":"))
 
@@ -249,12 +260,20 @@ def cached_analysis(
         return
     cache = AnalysisCache(path)
     salt = _salt(cov, branches)
-    _prefill(cov, cache, salt, branches)
+    keys: dict[str, str | None] = {}
+
+    def key_of(reporter: PythonFileReporter) -> str | None:
+        """Each file's source is read and hashed once per read, however often it is asked."""
+        if reporter.filename not in keys:
+            keys[reporter.filename] = _key(salt, reporter)
+        return keys[reporter.filename]
+
+    _prefill(cov, cache, salt, branches, key_of)
 
     def cached(morf: Any, file_reporter: FileReporter | None = None) -> Any:
         if not isinstance(file_reporter, PythonFileReporter) or not cache.usable:
             return analyze(morf, file_reporter=file_reporter)
-        key = _key(salt, file_reporter)
+        key = key_of(file_reporter)
         if key is None:  # coverage.py raises its own error for it just below
             return analyze(morf, file_reporter=file_reporter)
         facts = cache.get(key)
@@ -294,7 +313,13 @@ PARALLEL_MIN = 64
 _PER_WORKER = 32
 
 
-def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches: bool) -> None:
+def _prefill(
+    cov: coverage.Coverage,
+    cache: AnalysisCache,
+    salt: bytes,
+    branches: bool,
+    key_of: Callable[[PythonFileReporter], str | None],
+) -> None:
     """Parse the Python files the cache does not know in worker processes, one per core, so
     that the analysis that follows finds them all; anything that goes wrong here only means
     the analysis parses those files itself, as without a cache."""
@@ -307,8 +332,8 @@ def _prefill(cov: coverage.Coverage, cache: AnalysisCache, salt: bytes, branches
         if data.file_tracer(name):
             continue  # a plugin's file (templates, ...): not parsed as Python
         reporter = PythonFileReporter(name, cov)
-        key = _key(salt, reporter)
-        if key is not None and cache.get(key) is None:
+        key = key_of(reporter)
+        if key is not None and not cache.has(key):
             unknown.append(os.path.abspath(reporter.filename))
     if len(unknown) < PARALLEL_MIN:
         return
