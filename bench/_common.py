@@ -41,11 +41,14 @@ def compare(
     reference: str,
     rounds: int = 5,
     clock: Callable[[], float] = time.perf_counter,
+    self_timed: bool = False,
+    label: str = "contender",
 ) -> dict[str, float]:
     """Run every contender `rounds` times, interleaved; return the median seconds of each.
 
     `clock=time.process_time` measures CPU time: on a loaded machine wall time mostly measures
-    the neighbours.
+    the neighbours. `self_timed`: each contender returns the seconds it measured itself (in a
+    child process, say), which are taken as they are.
     """
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
@@ -53,12 +56,13 @@ def compare(
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()
-            samples[name].append(timed(contenders[name], clock))
+            fn = contenders[name]
+            samples[name].append(float(fn()) if self_timed else timed(fn, clock))  # type: ignore[arg-type]
     medians = {name: statistics.median(s) for name, s in samples.items()}
     ref = medians[reference]
-    width = max(len(n) for n in medians)
+    width = max(len(n) for n in (*medians, label))
     kind = "CPU s" if clock is time.process_time else "median s"
-    print(f"{'contender':<{width}}  {kind:>8}  ratio to {reference}  (rounds={rounds})")
+    print(f"{label:<{width}}  {kind:>8}  ratio to {reference}  (rounds={rounds})")
     for name, med in medians.items():
         print(f"{name:<{width}}  {med:8.3f}  {med / ref:6.2f}x")
     return medians

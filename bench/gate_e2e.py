@@ -245,21 +245,23 @@ def main() -> None:
 def cpu_times(contenders: dict[str, Callable[[], object]], *, rounds: int) -> None:
     """User + system CPU seconds of each contender's process: steadier than wall time on a
     shared machine."""
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, fn in contenders.items():
+
+    def child_cpu(fn: Callable[[], object]) -> Callable[[], float]:
+        def go() -> float:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             fn()
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            samples[name].append(
-                after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-            )
-    medians = {name: statistics.median(s) for name, s in samples.items()}
-    ref = medians["coverage report"]
-    width = max(map(len, medians))
-    print(f"{'contender':<{width}}  median CPU s  ratio to coverage report  (rounds={rounds})")
-    for name, med in medians.items():
-        print(f"{name:<{width}}  {med:12.3f}  {med / ref:6.2f}x")
+            return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+        return go
+
+    compare(
+        {name: child_cpu(fn) for name, fn in contenders.items()},
+        reference="coverage report",
+        rounds=rounds,
+        self_timed=True,
+        label="contender (CPU s of its process)",
+    )
 
 
 def json_variant(root: Path) -> Path:

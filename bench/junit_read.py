@@ -19,7 +19,6 @@ run in a process where another contender just freed a 150 MB tree measured up to
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
@@ -168,18 +167,13 @@ def fresh_processes(path: Path, *, rounds: int) -> None:
 
         return go
 
-    runs = {name: contender(*spec) for name, spec in FRESH.items()}
-    samples: dict[str, list[float]] = {name: [] for name in runs}
-    names = list(runs)
-    for round_ in range(rounds):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(runs[name]())
-    ref = statistics.median(samples["lxml.etree.parse"])
-    print(f"{'contender (a fresh process each run)':<36}  median s  ratio  (rounds={rounds})")
-    for name, values in samples.items():
-        med = statistics.median(values)
-        print(f"{name:<36}  {med:8.3f}  {med / ref:5.2f}x")
+    compare(
+        {name: contender(*spec) for name, spec in FRESH.items()},
+        reference="lxml.etree.parse",
+        rounds=rounds,
+        self_timed=True,
+        label="contender (a fresh process each run)",
+    )
 
 
 if __name__ == "__main__":
