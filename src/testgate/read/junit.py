@@ -386,8 +386,6 @@ class _Reader:
         self.candidates: list[int] = []  # indexes of cases whose name may end in a repeat suffix
         self.suites: list[str | None] = []  # names of the testsuites being read, innermost last
         self.top: Any = None  # the root element, once the parser has shown it
-        self.root: Mapping[str, str] = {}
-        self.root_tag: str | None = None
         self.time: float | None = None
         self.suite_times: list[float] = []
         self.attempts = False  # a case has Surefire attempts: Surefire wrote the file
@@ -407,7 +405,7 @@ class _Reader:
         try:
             self._parse(self._chunks(first))
         except _Truncated as cut:
-            if not self.salvage or self.root_tag is None:
+            if not self.salvage or self.top is None:
                 raise _Refused(cut.message) from None
             salvaged = True
         finally:
@@ -582,8 +580,6 @@ class _Reader:
         if tag not in (_SUITES, _SUITE):
             raise _Refused(f"not JUnit XML: root element <{_display_tag(tag)}>")
         self.top = top
-        self.root = dict(top.attrib)
-        self.root_tag = tag
 
     def _suite_start(self, el: Any) -> None:
         self.suites.append(el.get("name"))
@@ -609,18 +605,18 @@ class _Reader:
             )
         if el is self.top:
             self._finish()
-        elif self.root_tag == _SUITES and el.getparent() is self.top:
+        elif self.top.tag == _SUITES and el.getparent() is self.top:
             t = el.get("time")
             if t:
                 self.suite_times.append(parse_seconds(t))
 
     def _finish(self) -> None:
-        t = self.root.get("time")
+        t = self.top.get("time")
         self.time = parse_seconds(t) if t else (sum(self.suite_times) if self.suite_times else None)
 
     def _report(self, salvaged: bool) -> JUnitReport:
         if self.time is None:
-            t = self.root.get("time")
+            t = self.top.get("time")
             self.time = parse_seconds(t) if t else None
         cases = self.cases
         if self.candidates:
@@ -646,8 +642,8 @@ class _Reader:
     def _described(self) -> tuple[str | None, str | None]:
         """(producer, timestamp): the first the root, a suite or a property says, in file order."""
         top = self.top
-        producer = _producer(top.tag, self.root)
-        timestamp = self.root.get("timestamp")
+        producer = _producer(top.tag, top.attrib)
+        timestamp = top.get("timestamp")
         for el in top.iter(_SUITE, "property"):
             if el.tag == _SUITE:
                 timestamp = timestamp or el.get("timestamp")
