@@ -30,6 +30,8 @@ from testgate.checks.shards import check_junit_dir
 from testgate.config import Config
 from testgate.errors import InputError, TestgateError
 from testgate.model import Case, CoverageData, JUnitReport
+from testgate.model.checkids import never_informational
+from testgate.model.flaky import FlakyReport
 from testgate.read.coverage import find_data_files, load_project_coverage
 from testgate.read.junit import read_junit
 
@@ -52,7 +54,7 @@ class GateRun:
     result: GateResult
     reports: tuple[JUnitReport, ...]
     coverage: CoverageData | None
-    flaky: dict[str, Any] | None
+    flaky: FlakyReport | None
     baseline: Baseline | None
 
 
@@ -300,15 +302,20 @@ def _line_finder(root: Path) -> Callable[[Case], int | None]:
     return line_of
 
 
-def _flaky(config: Config) -> tuple[dict[str, Any] | None, list[CheckResult]]:
+def _flaky(config: Config) -> tuple[FlakyReport | None, list[CheckResult]]:
     path = config.reports_dir / "flaky.json"
     if not path.exists():
         return None, []
     try:
-        report = _json(path)
+        doc = _json(path)
     except InputError as exc:
         return None, [input_checks.check_input("inputs.flaky", exc.message, "")]
-    checks = [input_checks.check_input("inputs.flaky", None, f"{_rel(path, config.root)} read")]
+    shown = _rel(path, config.root)
+    checks = [input_checks.check_input("inputs.flaky", None, f"{shown} read")]
+    try:
+        report = FlakyReport.from_json(doc, shown)
+    except InputError as exc:  # JSON, but not a flake-hunt report testgate can judge
+        return None, [*checks, CheckResult("flaky.report", Status.FAIL, exc.message)]
     checks += check_flaky(report, config.flaky, today=dt.date.today())
     return report, checks
 
@@ -320,7 +327,7 @@ def informational(config: Config, checks: list[CheckResult]) -> list[CheckResult
     for c in checks:
         if (
             c.status is Status.FAIL
-            and not c.id.startswith(("inputs.", "tests.failures"))
+            and not never_informational(c.id)
             and config.is_informational(c.id)
         ):
             c = replace(c, status=Status.WARN, message=c.message + " (informational)")
@@ -395,7 +402,7 @@ def evaluate(
             given=base.source if base else None,
         )
 
-    flaky: dict[str, Any] | None = None
+    flaky: FlakyReport | None = None
     if "flaky" in which:
         flaky, flaky_checks = _flaky(config)
         checks += flaky_checks

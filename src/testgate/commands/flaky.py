@@ -20,12 +20,13 @@ from testgate.checks.flaky import check_flaky
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, Interrupted, UsageError
 from testgate.flaky import hunt as hunt_mod
-from testgate.flaky.aggregate import FLAKY, Iteration, aggregate
+from testgate.flaky.aggregate import Iteration, aggregate
 from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
 from testgate.flaky.report import build_report, write_reports
 from testgate.flaky.runner import Stopped, positional_args
 from testgate.flaky.stats import plan
 from testgate.history.publish import warn_only
+from testgate.model.flaky import FlakyReport, FlakySummary
 
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)
@@ -199,33 +200,30 @@ def _options(settings: hunt_mod.Settings, iterations: list[Iteration]) -> tuple[
     return ()
 
 
-def _record(config: config_mod.Config, report: dict[str, Any]) -> None:
+def _record(config: config_mod.Config, report: FlakyReport) -> None:
     """A finished hunt joins the run history, so flaky frequency spans hunts and gates; a broken
     history only warns: the hunt's own reports are already written."""
     with warn_only(config.history_path):
         history.record_flaky(config.history_path, report, config.root, keep=config.history_keep)
 
 
-def _print_summary(report: dict[str, Any]) -> None:
-    s = report["summary"]
+def _print_summary(report: FlakyReport) -> None:
+    s = report.summary or FlakySummary()
     print(
-        f"testgate flaky: {s['runs']} runs ({s['completed']} completed), {s['tests']} tests: "
-        f"{s['flaky']} flaky, {s['failed']} failed, {s['passed']} passed, {s['skipped']} skipped"
+        f"testgate flaky: {s.runs} runs ({s.completed} completed), {s.tests} tests: "
+        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped"
     )
-    for t in report["tests"]:
-        if t["verdict"] != FLAKY:
-            continue
+    for t in report.flaky:
         culprit = (
-            f", polluter {t['polluter']}"
-            if t["polluter"]
-            else f", state setter {t['state_setter']}"
-            if t["state_setter"]
+            f", polluter {t.polluter}"
+            if t.polluter
+            else f", state setter {t.state_setter}"
+            if t.state_setter
             else ""
         )
-        kind = t["kind"] or "not classified"
-        executed = t["passed"] + t["failed"]
-        print(f"  flaky: {t['id']} ({kind}, failed {t['failed']} of {executed}{culprit})")
-        if t["repro"]:
-            print(f"    repro: {t['repro']}")
-        if t["passes_with"]:
-            print(f"    passes with: {t['passes_with']}")
+        kind = t.kind or "not classified"
+        print(f"  flaky: {t.id} ({kind}, failed {t.failed} of {t.executed}{culprit})")
+        if t.repro:
+            print(f"    repro: {t.repro}")
+        if t.passes_with:
+            print(f"    passes with: {t.passes_with}")
