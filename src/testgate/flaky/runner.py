@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +71,7 @@ def run_pytest(
     timeout: float,
     output: Path | None = None,
     stop: threading.Event | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> PytestRun:
     """Run pytest with our recorder; kill it when a test gives no sign of life for `timeout` s."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +83,7 @@ def run_pytest(
         proc = subprocess.Popen(
             argv,
             cwd=root,
+            env=None if env is None else dict(env),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
