@@ -69,6 +69,7 @@ def test_flaky_json_has_format_1_and_every_test() -> None:
         "complete": True,
         "pytest_args": [],
         "confidence": 0.95,
+        "alpha": 0.01,
     }
     tests = {t["id"]: t for t in report["tests"]}
     assert list(tests) == [t.id for t in TESTS]

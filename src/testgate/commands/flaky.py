@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import importlib.util
 import secrets
+import shutil
 import sys
 import threading
 from dataclasses import replace
@@ -20,13 +21,22 @@ from testgate.checks.flaky import check_flaky
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, Interrupted, UsageError
 from testgate.flaky import hunt as hunt_mod
-from testgate.flaky.aggregate import Iteration, aggregate
-from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
+from testgate.flaky import twice as twice_mod
+from testgate.flaky.aggregate import Iteration, TestSummary, aggregate
+from testgate.flaky.classify import (
+    Classifier,
+    Finding,
+    carried_options,
+    classify_all,
+    seed_args,
+)
+from testgate.flaky.explain import Explanation, explain_all
 from testgate.flaky.report import build_report, write_reports
 from testgate.flaky.runner import Stopped, positional_args
 from testgate.flaky.stats import plan
+from testgate.flaky.trials import DEFAULT_ALPHA, Trials
 from testgate.history.publish import warn_only
-from testgate.model.flaky import FlakyReport, FlakySummary
+from testgate.model.flaky import FlakyReport, FlakySummary, TwiceRun
 
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)
@@ -73,6 +83,13 @@ def add_parser(sub: Any) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="classify flaky tests and find polluters / state setters (default: yes)",
+    )
+    parser.add_argument(
+        "--explain",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="name causes and leaked state, check deterministic repros, verify suggested fixes, "
+        "and run every test twice in one process (default: yes)",
     )
     parser.add_argument(
         "--progress",
@@ -157,6 +174,16 @@ def run(args: argparse.Namespace) -> int:
             interrupted = True
         except Stopped:  # pragma: no cover - stop is set only by an interrupt
             interrupted = True
+    explained: dict[str, Explanation] = {}
+    twice_record: TwiceRun | None = None
+    if not interrupted and args.classify and args.explain:
+        try:
+            twice_record, explained = _explain(args, settings, tests, findings, options, stop)
+        except KeyboardInterrupt:
+            stop.set()
+            interrupted = True
+        except Stopped:  # pragma: no cover - stop is set only by an interrupt
+            interrupted = True
     report = build_report(
         iterations,
         tests,
@@ -167,6 +194,9 @@ def run(args: argparse.Namespace) -> int:
         budget=budget,
         pytest_args=settings.pytest_args,
         options=options,
+        explanations=explained,
+        twice=twice_record,
+        alpha=_alpha(args),
     )
     paths = write_reports(reports_dir, report, tests)
     _print_summary(report)
@@ -188,6 +218,61 @@ def run(args: argparse.Namespace) -> int:
             failed = True
         print(f"{check.id}: {mark}: {check.message}")
     return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _alpha(args: argparse.Namespace) -> float:
+    alpha = getattr(args, "alpha", None)
+    return DEFAULT_ALPHA if alpha is None else float(alpha)
+
+
+def _explain(
+    args: argparse.Namespace,
+    settings: hunt_mod.Settings,
+    tests: list[TestSummary],
+    findings: dict[str, Finding],
+    options: tuple[str, ...],
+    stop: threading.Event,
+) -> tuple[TwiceRun, dict[str, Explanation]]:
+    """The twice pass (once per hunt), then causes, leaked state and fixes."""
+    work = settings.work
+    for old in (work / "explain", work / "fixes"):
+        shutil.rmtree(old, ignore_errors=True)
+    seed = hunt_mod.derive_seed(settings.seed, 0)
+    passed_twice = twice_mod.run_twice(
+        settings.root,
+        work,
+        seed=seed,
+        seed_args=[*seed_args(seed), "--randomly-dont-reorganize"],
+        pytest_args=settings.pytest_args,
+        timeout=settings.timeout,
+        relative=_relative(work / f"{twice_mod.NAME}.xml", settings.root),
+    )
+    trials = Trials(
+        settings.root,
+        work / "explain",
+        timeout=settings.timeout,
+        options=options,
+        stop=stop,
+        alpha=_alpha(args),
+    )
+    explained = explain_all(
+        trials,
+        tests,
+        findings,
+        passed_twice.suspects,
+        reports_dir=settings.reports_dir,
+        known=args.alone,
+        jobs=settings.jobs,
+    )
+    shutil.rmtree(work / "explain", ignore_errors=True)  # scratch copies and their runs
+    return TwiceRun(passed_twice.seed, passed_twice.status, passed_twice.junit), explained
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _options(settings: hunt_mod.Settings, iterations: list[Iteration]) -> tuple[str, ...]:
@@ -223,7 +308,14 @@ def _print_summary(report: FlakyReport) -> None:
         )
         kind = t.kind or "not classified"
         print(f"  flaky: {t.id} ({kind}, failed {t.failed} of {t.executed}{culprit})")
+        why = t.cause or ", ".join(t.leaked)
+        if why:
+            print(f"    why: {why} (p_chance {t.p_chance})")
         if t.repro:
-            print(f"    repro: {t.repro}")
+            sure = " (fails every time)" if t.repro_deterministic else ""
+            print(f"    repro{sure}: {t.repro}")
+        if t.fix is not None:
+            state = "verified" if t.fix.verified else "not verified"
+            print(f"    fix: {t.fix.patch} ({state})")
         if t.passes_with:
             print(f"    passes with: {t.passes_with}")

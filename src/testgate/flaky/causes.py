@@ -12,15 +12,15 @@ rule out a coin flip at alpha, is deterministic.
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from testgate.flaky import control
-from testgate.flaky.runner import COMPLETED, PytestRun
+from testgate.flaky.runner import PytestRun
 from testgate.flaky.trials import FIXED_ORDER, Evidence, Trials, deterministic_runs
+from testgate.model.flaky import COMPLETED
 
 RANDOM, HASH_SEED, TIME, NETWORK, CONCURRENCY, UNKNOWN = (
     "random", "hash-seed", "time", "network", "concurrency", "unknown",
@@ -37,14 +37,31 @@ RACE_REPEAT = 3  # a race is a chance per run: each repro process tries it this 
 
 
 @dataclass(frozen=True)
+class Condition:
+    """Arguments and environment that pin one value of a cause."""
+
+    label: str
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+    def command(self, trials: Trials, test_id: str) -> str:
+        from testgate.flaky.classify import command
+
+        prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
+        cmd = command([*FIXED_ORDER, *trials.options, *self.args, test_id])
+        return f"{prefix} {cmd}" if prefix else cmd
+
+
+@dataclass(frozen=True)
 class Cause:
     cause: str
     p_chance: float | None
     evidence: tuple[Evidence, ...]
     repro: str | None = None
     repro_deterministic: bool = False
-    fails_with: tuple[str, ...] = ()  # (option or env, value) under which it fails
-    passes_with: tuple[str, ...] = ()
+    fail: Condition | None = None  # the condition of the repro
+    ok: Condition | None = None  # a condition under which it passed
+    repro_failed: int = 0
 
 
 def chance(a_fail: int, count: int, b_pass: int, grid: int = 2000) -> float:
@@ -66,22 +83,6 @@ def _fail_in(run: PytestRun, test_id: str) -> bool | None:
     if not got:
         return None
     return any(o.is_failure for o in got)
-
-
-@dataclass(frozen=True)
-class Condition:
-    """Arguments and environment that pin one value of a cause."""
-
-    label: str
-    args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-
-    def command(self, trials: Trials, test_id: str) -> str:
-        from testgate.flaky.classify import command
-
-        prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
-        cmd = command([*FIXED_ORDER, *trials.options, *self.args, test_id])
-        return f"{prefix} {cmd}" if prefix else cmd
 
 
 def _plugin(option: str, value: str, count: int = 1) -> tuple[str, ...]:
@@ -215,11 +216,8 @@ def find_cause(trials: Trials, test_id: str, causes: Sequence[str] = CAUSES) -> 
             tuple(rows),
             repro=bad.command(trials, test_id),
             repro_deterministic=a_fail == a and a >= deterministic_runs(trials.alpha),
-            fails_with=(*bad.args, *(f"{k}={v}" for k, v in bad.env)),
-            passes_with=(*good.args, *(f"{k}={v}" for k, v in good.env)),
+            fail=bad,
+            ok=good,
+            repro_failed=a_fail,
         )
     return Cause(UNKNOWN, None, tuple(rows))
-
-
-def environ_with(env: Sequence[tuple[str, str]]) -> dict[str, str]:
-    return {**os.environ, **dict(env)}

@@ -61,7 +61,7 @@ class Control:
         self.clocks = [float(v) for v in _values(config.getoption("testgate_clock"))]
         self.switches = [float(v) for v in _values(config.getoption("testgate_switch_interval"))]
         self.network = config.getoption("testgate_network") == "off"
-        self.rng = random.Random(0)
+        self.rng = random.Random(0)  # noqa: S311 - reproducible on purpose, not for secrets
         self.start = (0.0, _real_monotonic())
         if self.seeds:
             self._seed(self.seeds[0])
@@ -126,7 +126,8 @@ def _pin_clock(now: Callable[[], float]) -> None:
         return _real_strftime(fmt, localtime() if t is None else t)
 
     time.time, time.time_ns = now, time_ns
-    time.localtime, time.gmtime, time.strftime = localtime, gmtime, strftime
+    time.localtime, time.gmtime = localtime, gmtime  # type: ignore[assignment]  # narrower args
+    time.strftime = strftime
 
     class PinnedDatetime(dt.datetime):
         @classmethod
@@ -167,5 +168,5 @@ def _refuse_network() -> None:
         refuse(self, address)
         return 0
 
-    socket.socket.connect = refuse  # type: ignore[method-assign]
-    socket.socket.connect_ex = refuse_ex  # type: ignore[method-assign]
+    socket.socket.connect = refuse  # type: ignore[method-assign,assignment]  # patched on purpose
+    socket.socket.connect_ex = refuse_ex  # type: ignore[method-assign,assignment]

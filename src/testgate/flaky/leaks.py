@@ -106,10 +106,8 @@ def explain(
                 shown[key] = bound
         label = "every restorable item" if key == state.ALL else key
         rows.append(_row(f"{label} restored", flips + (key not in shown), polluter, flips))
-    if state.ALL in shown:
-        leaked = tuple(restorable)
-    else:
-        leaked = tuple(k for k in restorable if k in shown)
+    together = state.ALL in shown
+    leaked = tuple(k for k in restorable if together or k in shown)
     rest = tuple(k for k in (*restorable, *fixed) if k not in leaked)
     return Leak(
         leaked=leaked,

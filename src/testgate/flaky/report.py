@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -13,6 +15,7 @@ from testgate.flaky.aggregate import Iteration, TestSummary
 from testgate.flaky.classify import Finding, repro_failing
 from testgate.flaky.runner import Record
 from testgate.flaky.stats import plan
+from testgate.flaky.trials import DEFAULT_ALPHA
 from testgate.model.flaky import (
     COMPLETED,
     FAILED,
@@ -20,13 +23,19 @@ from testgate.model.flaky import (
     FORMAT,
     PASSED,
     SKIPPED,
+    EvidenceRow,
+    Fix,
     FlakyMeta,
     FlakyReport,
     FlakyRun,
     FlakySummary,
     FlakyTest,
     Quarantined,
+    TwiceRun,
 )
+
+if TYPE_CHECKING:
+    from testgate.flaky.explain import Explanation
 
 CONFIDENCE = 0.95
 
@@ -36,6 +45,33 @@ def _round(x: float | None) -> float | None:
 
 
 def entry(
+    test: TestSummary,
+    finding: Finding | None,
+    budget: FlakyBudget | None = None,
+    options: Sequence[str] = (),
+    explanation: Explanation | None = None,
+) -> FlakyTest:
+    row = _entry(test, finding, budget, options)
+    e = explanation
+    if e is None:
+        return row
+    return replace(
+        row,
+        # found by the twice pass: flaky in a way the iterations cannot show
+        verdict=FLAKY if e.kind is not None else row.verdict,
+        kind=e.kind or row.kind,
+        repro=e.repro or row.repro,
+        cause=e.cause,
+        leaked=e.leaked,
+        changed_not_shown=e.changed,
+        p_chance=None if e.p_chance is None else float(f"{e.p_chance:.3g}"),
+        repro_deterministic=e.repro_deterministic,
+        evidence=tuple(EvidenceRow(r.condition, r.runs, r.failed) for r in e.evidence),
+        fix=None if e.fix is None else Fix(str(e.fix["patch"]), bool(e.fix["verified"])),
+    )
+
+
+def _entry(
     test: TestSummary,
     finding: Finding | None,
     budget: FlakyBudget | None = None,
@@ -92,9 +128,14 @@ def build_report(
     budget: FlakyBudget | None = None,
     pytest_args: Sequence[str] = (),
     options: Sequence[str] = (),
+    explanations: Mapping[str, Explanation] | None = None,
+    twice: TwiceRun | None = None,
+    alpha: float = DEFAULT_ALPHA,
 ) -> FlakyReport:
     """flaky.json; `options`: the hunt's pytest options its repro commands keep."""
-    verdicts = [t.verdict for t in tests]
+    explained = explanations or {}
+    rows = tuple(entry(t, findings.get(t.id), budget, options, explained.get(t.id)) for t in tests)
+    verdicts = [t.verdict for t in rows]
     return FlakyReport(
         meta=FlakyMeta(
             format=FORMAT,
@@ -105,6 +146,7 @@ def build_report(
             complete=complete,
             pytest_args=tuple(pytest_args),
             confidence=CONFIDENCE,
+            alpha=alpha,
         ),
         summary=FlakySummary(
             tests=len(tests),
@@ -116,7 +158,8 @@ def build_report(
             completed=sum(it.status == COMPLETED for it in iterations),
         ),
         runs=tuple(_run(it) for it in sorted(iterations, key=lambda i: i.iteration)),
-        tests=tuple(entry(t, findings.get(t.id), budget, options) for t in tests),
+        tests=rows,
+        twice=twice,
     )
 
 
@@ -172,6 +215,7 @@ def markdown(report: FlakyReport) -> str:
                 f"| {role}{_code(culprit)} | {_code(t.repro)} |"
             )
         lines.append("")
+        lines += _why(shown, meta.alpha)
     clean = [t for t in tests if t.verdict == PASSED]
     if clean:
         least = min(t.passed for t in clean)
@@ -190,6 +234,33 @@ def markdown(report: FlakyReport) -> str:
             f"| {tests_cell} | {r.seconds or 0.0:.1f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _why(shown: Sequence[FlakyTest], alpha: float | None) -> list[str]:
+    """Per explained test: its cause or leaked state, repro, fix, and the evidence table."""
+    explained = [t for t in shown if t.evidence]
+    if not explained:
+        return []
+    bound = "alpha" if alpha is None else f"{100 * alpha:g}%"
+    lines = ["## Why", "", f"Each causal claim here could be chance with probability <= {bound}."]
+    for t in explained:
+        what = t.cause or ", ".join(t.leaked) or "not shown"
+        p = "" if t.p_chance is None else f" (p_chance {t.p_chance:.2g})"
+        label = "cause" if t.cause else "leaked"
+        lines += ["", f"### {_code(t.id)}: {t.kind or ''}, {label} {_cell(what)}{p}", ""]
+        if t.changed_not_shown:
+            changed = ", ".join(_code(c) for c in t.changed_not_shown)
+            lines.append(f"Changed by the culprit, dependence not shown: {changed}  ")
+        if t.repro:
+            sure = "fails every time" if t.repro_deterministic else "may need several runs"
+            lines.append(f"Repro ({sure}): {_code(t.repro)}  ")
+        if t.fix is not None:
+            state = "verified in a scratch copy" if t.fix.verified else "not verified"
+            lines.append(f"Suggested fix (not applied, {state}): {_code(t.fix.patch)}  ")
+        lines += ["", "| condition | runs | failed |", "|---|---|---|"]
+        lines += [f"| {_cell(e.condition)} | {e.runs} | {e.failed} |" for e in t.evidence]
+    lines.append("")
+    return lines
 
 
 def _split(test_id: str) -> tuple[str, str, str | None]:

@@ -38,6 +38,7 @@ SKIP_DIRS = frozenset(
      ".mypy_cache", ".ruff_cache", "node_modules", "reports", ".hypothesis", "htmlcov")
 )  # fmt: skip
 _CONTAINERS = (list, dict, set, bytearray)
+Restore = Callable[[], object]
 _MISSING = object()
 
 
@@ -57,7 +58,7 @@ class Item:
 
     token: Any
     shown: str
-    restore: Callable[[], object] | None
+    restore: Restore | None
 
 
 def _shallow(value: Any) -> Any:
@@ -148,10 +149,11 @@ class Snapshotter:
                 )
 
     def _modules(self, items: dict[str, Item]) -> None:
-        for name, module in list(sys.modules.items()):
+        entries: list[tuple[str, object]] = list(sys.modules.items())
+        for name, module in entries:
             if module is None:
                 continue
-            own = self.own(name, module)
+            own = isinstance(module, types.ModuleType) and self.own(name, module)
             if own or (getattr(module, "__spec__", _MISSING) is None and not _runtime(name)):
                 # A module nobody imported (no spec) is a fake a test planted: watch its entry.
                 items[f"sys.modules[{name!r}]"] = Item(
@@ -177,10 +179,10 @@ class Snapshotter:
             items[f"logging: handler on {label}"] = Item(
                 tuple(map(id, handlers)),
                 _short([type(h).__name__ for h in handlers]),
-                lambda lg=logger, h=handlers: lg.handlers.__setitem__(slice(None), h),
+                _handlers_restorer(logger, handlers),
             )
             items[f"logging: level of {label}"] = Item(
-                level, logging.getLevelName(level), lambda lg=logger, lv=level: lg.setLevel(lv)
+                level, logging.getLevelName(level), _level_restorer(logger, level)
             )
         disabled = logging.root.manager.disable
         items["logging: disable"] = Item(disabled, str(disabled), lambda: logging.disable(disabled))
@@ -195,7 +197,7 @@ class Snapshotter:
                 continue
             name = sig.name if isinstance(sig, signal.Signals) else str(sig)
             items[f"signal {name}"] = Item(
-                id(handler), _short(handler), lambda s=sig, h=handler: signal.signal(s, h)
+                id(handler), _short(handler), _signal_restorer(sig, handler)
             )
 
     def _files(self, items: dict[str, Item]) -> None:
@@ -252,15 +254,27 @@ def _set_filters(filters: list[Any]) -> None:
     warnings._filters_mutated()  # type: ignore[attr-defined]  # the caches see the change
 
 
-def _env_restorer(key: str, value: str) -> Callable[[], object]:
+def _handlers_restorer(logger: logging.Logger, handlers: list[logging.Handler]) -> Restore:
+    return lambda: logger.handlers.__setitem__(slice(None), handlers)
+
+
+def _level_restorer(logger: logging.Logger, level: int) -> Restore:
+    return lambda: logger.setLevel(level)
+
+
+def _signal_restorer(sig: int, handler: Any) -> Restore:
+    return lambda: signal.signal(sig, handler)
+
+
+def _env_restorer(key: str, value: str) -> Restore:
     return lambda: os.environ.__setitem__(key, value)
 
 
-def _module_restorer(name: str, module: Any) -> Callable[[], object]:
+def _module_restorer(name: str, module: Any) -> Restore:
     return lambda: sys.modules.__setitem__(name, module)
 
 
-def _attr_restorer(module: Any, attr: str, value: Any) -> Callable[[], object]:
+def _attr_restorer(module: Any, attr: str, value: Any) -> Restore:
     copy = _shallow(value)
 
     def restore() -> None:
@@ -281,10 +295,10 @@ class Change:
 
 def diff(
     before: dict[str, Item], after: dict[str, Item], root: Path, tmp: Path
-) -> tuple[list[Change], dict[str, Callable[[], object]]]:
+) -> tuple[list[Change], dict[str, Restore]]:
     """What changed from `before` to `after`, and how to undo each restorable change."""
     changes: list[Change] = []
-    undo: dict[str, Callable[[], object]] = {}
+    undo: dict[str, Restore] = {}
     for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
         if old is not None and new is not None:
@@ -311,7 +325,7 @@ def diff(
     return changes, undo
 
 
-def _remover(key: str, root: Path, tmp: Path) -> Callable[[], object] | None:
+def _remover(key: str, root: Path, tmp: Path) -> Restore | None:
     """How to undo an item that did not exist before: remove it (a thread cannot be)."""
     if key.startswith("os.environ["):
         name = key[len("os.environ[") + 1 : -2]

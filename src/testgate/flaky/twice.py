@@ -18,8 +18,9 @@ from typing import Any
 
 from testgate import _atomic
 from testgate.errors import InputError
-from testgate.flaky.runner import COMPLETED, Record, base_id, run_pytest
+from testgate.flaky.runner import Record, base_id, run_pytest
 from testgate.flaky.trials import Trials, deterministic_runs, failed, passed
+from testgate.model.flaky import COMPLETED
 
 NAME = "twice"
 REPEAT = ("--count", "2", "--repeat-scope", "function")

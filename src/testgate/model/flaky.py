@@ -102,6 +102,7 @@ class FlakyMeta:
     complete: bool | None = None
     pytest_args: tuple[str, ...] | None = None
     confidence: float | None = None
+    alpha: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +114,7 @@ class FlakyMeta:
             "complete": self.complete,
             "pytest_args": None if self.pytest_args is None else list(self.pytest_args),
             "confidence": self.confidence,
+            "alpha": self.alpha,
         }
 
     @classmethod
@@ -133,6 +135,7 @@ class FlakyMeta:
             complete=r.boolean("complete"),
             pytest_args=None if args is None else tuple(args),
             confidence=r.number("confidence"),
+            alpha=r.number("alpha"),
         )
 
 
@@ -210,6 +213,41 @@ class Quarantined:
 
 
 @dataclass(frozen=True)
+class EvidenceRow:
+    """One row of an explanation's evidence table: a condition, its runs, the failures."""
+
+    condition: str
+    runs: int
+    failed: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"condition": self.condition, "runs": self.runs, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A suggested patch (never applied) and whether it was verified in a scratch copy."""
+
+    patch: str
+    verified: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"patch": self.patch, "verified": self.verified}
+
+
+@dataclass(frozen=True)
+class TwiceRun:
+    """The pass that ran every test twice in one process (not one of the N iterations)."""
+
+    seed: int | None = None
+    status: str | None = None
+    junit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seed": self.seed, "status": self.status, "junit": self.junit}
+
+
+@dataclass(frozen=True)
 class FlakyTest:
     """One test id over the whole hunt."""
 
@@ -232,6 +270,13 @@ class FlakyTest:
     classify_runs: int | None = None
     message: str | None = None
     quarantine: Quarantined | None = None
+    cause: str | None = None
+    leaked: tuple[str, ...] = ()
+    changed_not_shown: tuple[str, ...] = ()
+    p_chance: float | None = None
+    repro_deterministic: bool | None = None
+    evidence: tuple[EvidenceRow, ...] = ()
+    fix: Fix | None = None
 
     @property
     def executed(self) -> int:
@@ -262,6 +307,13 @@ class FlakyTest:
             "classify_runs": self.classify_runs,
             "message": self.message,
             "quarantine": None if self.quarantine is None else self.quarantine.to_json(),
+            "cause": self.cause,
+            "leaked": list(self.leaked),
+            "changed_not_shown": list(self.changed_not_shown),
+            "p_chance": self.p_chance,
+            "repro_deterministic": self.repro_deterministic,
+            "evidence": [e.to_json() for e in self.evidence],
+            "fix": None if self.fix is None else self.fix.to_json(),
         }
 
     @classmethod
@@ -280,6 +332,20 @@ class FlakyTest:
         if r.data.get("quarantine") is not None:
             q = r.child("quarantine")
             quarantine = Quarantined(q.required("until", (str,), "a date"), q.text("reason"))
+        fix = None
+        if r.data.get("fix") is not None:
+            f = r.child("fix")
+            fix = Fix(f.required("patch", (str,), "a patch path"), bool(f.boolean("verified")))
+        evidence = []
+        for n, row in enumerate(r.get("evidence", (list,), [], "a list") or []):
+            e = r.child_at("evidence", n, row)
+            evidence.append(
+                EvidenceRow(
+                    e.required("condition", (str,), "a condition"),
+                    e.integer("runs", 0),
+                    e.integer("failed", 0),
+                )
+            )
         return cls(
             id=test_id,
             verdict=verdict,
@@ -299,7 +365,23 @@ class FlakyTest:
             classify_runs=r.integer("classify_runs"),
             message=r.text("message"),
             quarantine=quarantine,
+            cause=r.text("cause"),
+            leaked=_strings(r, "leaked"),
+            changed_not_shown=_strings(r, "changed_not_shown"),
+            p_chance=r.number("p_chance"),
+            repro_deterministic=r.boolean("repro_deterministic"),
+            evidence=tuple(evidence),
+            fix=fix,
         )
+
+
+def _strings(r: _Reader, key: str) -> tuple[str, ...]:
+    value = r.get(key, (list,), None, "a list of strings")
+    if value is None:
+        return ()
+    if not all(isinstance(v, str) for v in value):
+        r.fail("expected a list of strings", key)
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -313,6 +395,7 @@ class FlakyReport:
     runs: tuple[FlakyRun, ...]
     tests: tuple[FlakyTest, ...]
     summary: FlakySummary | None = None
+    twice: TwiceRun | None = None
 
     def with_verdict(self, verdict: str) -> tuple[FlakyTest, ...]:
         return tuple(t for t in self.tests if t.verdict == verdict)
@@ -332,6 +415,7 @@ class FlakyReport:
         if self.summary is not None:
             out["summary"] = self.summary.to_json()
         out["runs"] = [r.to_json() for r in self.runs]
+        out["twice"] = None if self.twice is None else self.twice.to_json()
         out["tests"] = [t.to_json() for t in self.tests]
         return out
 
@@ -345,9 +429,14 @@ class FlakyReport:
         summary = FlakySummary.from_json(r.child("summary")) if "summary" in r.data else None
         runs = r.items("runs")
         tests = r.items("tests")
+        twice = None
+        if r.data.get("twice") is not None:
+            t = r.child("twice")
+            twice = TwiceRun(t.integer("seed"), t.text("status"), t.text("junit"))
         return cls(
             meta=meta,
             summary=summary,
+            twice=twice,
             runs=tuple(
                 FlakyRun.from_json(r.child_at("runs", n, x), n + 1) for n, x in enumerate(runs)
             ),
