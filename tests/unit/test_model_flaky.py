@@ -19,6 +19,7 @@ FULL: dict[str, Any] = {
         "complete": True,
         "pytest_args": ["-q"],
         "confidence": 0.95,
+        "alpha": 0.01,
     },
     "summary": {
         "tests": 2, "passed": 1, "failed": 0, "flaky": 1, "skipped": 0, "runs": 2, "completed": 2
@@ -28,17 +29,24 @@ FULL: dict[str, Any] = {
          "junit": f"reports/flaky/run-0{n}.xml", "seconds": 1.5, "tests": 2}
         for n in (1, 2)
     ],
+    "twice": {"seed": 9, "status": "completed", "junit": "reports/flaky/twice.xml"},
     "tests": [
         {"id": "t.py::a", "runs": 2, "passed": 1, "failed": 1, "skipped": 0, "verdict": "flaky",
          "kind": "order-dependent", "flake_rate": 0.5, "interval": [0.1, 0.9],
          "upper_bound": None, "polluter": "t.py::p", "state_setter": None,
          "repro": "python -m pytest t.py::p t.py::a", "passes_with": None, "verified": True,
          "classify_runs": 4, "message": "assert 0",
-         "quarantine": {"until": "2027-01-01", "reason": "issue 9"}},
+         "quarantine": {"until": "2027-01-01", "reason": "issue 9"},
+         "cause": None, "leaked": ["os.environ['APP_MODE']"], "changed_not_shown": ["thread 'x'"],
+         "p_chance": 0.0033, "repro_deterministic": True,
+         "evidence": [{"condition": "culprit then victim", "runs": 6, "failed": 6}],
+         "fix": {"patch": "reports/flaky/fixes/a.diff", "verified": True}},
         {"id": "t.py::b", "runs": 2, "passed": 2, "failed": 0, "skipped": 0, "verdict": "passed",
          "kind": None, "flake_rate": 0.0, "interval": [0.0, 0.66], "upper_bound": 0.78,
          "polluter": None, "state_setter": None, "repro": None, "passes_with": None,
-         "verified": None, "classify_runs": None, "message": None, "quarantine": None},
+         "verified": None, "classify_runs": None, "message": None, "quarantine": None,
+         "cause": None, "leaked": [], "changed_not_shown": [], "p_chance": None,
+         "repro_deterministic": None, "evidence": [], "fix": None},
     ],
 }  # fmt: skip
 
