@@ -12,9 +12,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import planted_why as planted
 import pytest
 
-import planted_why as planted
 from testgate.flaky import causes, leaks
 from testgate.flaky.trials import Trials
 
