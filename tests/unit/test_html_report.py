@@ -57,7 +57,11 @@ FLAKY = FlakyReport.from_json({
         {"id": f"tests/test_a.py::test_v[{EVIL}]", "runs": 10, "passed": 6, "failed": 4,
          "verdict": "flaky", "kind": "order-dependent", "flake_rate": 0.4,
          "interval": [0.17, 0.69], "polluter": "tests/test_a.py::test_p", "state_setter": None,
-         "repro": f"python -m pytest '{EVIL}'"},
+         "repro": f"python -m pytest '{EVIL}'", "leaked": [f"os.environ['{EVIL}']"],
+         "p_chance": 0.0033,
+         "evidence": [{"condition": f"culprit then {EVIL}", "runs": 6, "failed": 6},
+                      {"condition": "os.environ restored", "runs": 3, "failed": 0}],
+         "fix": {"patch": "reports/flaky/fixes/test_v.diff", "verified": True}},
         {"id": "tests/test_a.py::test_fast", "runs": 10, "passed": 10, "failed": 0,
          "verdict": "passed"},
     ],
@@ -118,6 +122,11 @@ def test_sections_show_verdict_checks_coverage_flaky_slowest_and_histogram() -> 
     assert "40% (17%-69%)" in flaky
     assert "tests/test_a.py::test_p" in flaky
     assert "python -m pytest" in flaky
+    assert "leaked os.environ[" in flaky
+    why = "".join(tree.xpath("//h2[@id='flaky']/following-sibling::details[1]")[0].itertext())
+    assert "(p_chance 0.0033)" in why
+    assert "os.environ restored30" in why
+    assert "Suggested fix (not applied, verified in a scratch copy)" in why
     slowest = tree.xpath("//h2[@id='slowest']/following-sibling::table[1]/tbody/tr")
     assert "test_evil" in "".join(slowest[0].itertext())
     assert tree.xpath("//svg[contains(@class, 'histogram')]")

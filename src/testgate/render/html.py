@@ -19,7 +19,7 @@ from typing import Any
 from testgate import __version__, _atomic
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
-from testgate.model.flaky import FlakyReport
+from testgate.model.flaky import FlakyReport, FlakyTest
 from testgate.render import svg
 
 SLOWEST = 25
@@ -295,6 +295,37 @@ def _failures(reports: Sequence[JUnitReport]) -> str:
     )
 
 
+def _evidence(hunted: Sequence[FlakyTest], alpha: float | None) -> str:
+    """Each explained test's evidence table: the controlled runs its claim rests on."""
+    blocks = []
+    for t in hunted:
+        if not t.evidence:
+            continue
+        rows = "".join(
+            f"<tr><td>{_e(e.condition)}</td><td class='num'>{e.runs}</td>"
+            f"<td class='num'>{e.failed}</td></tr>"
+            for e in t.evidence
+        )
+        fix = ""
+        if t.fix is not None:
+            state = "verified in a scratch copy" if t.fix.verified else "not verified"
+            fix = f"<p>Suggested fix (not applied, {state}): <code>{_e(t.fix.patch)}</code></p>"
+        p = "" if t.p_chance is None else f" (p_chance {t.p_chance:.2g})"
+        blocks.append(
+            f"<details><summary><code>{_e(t.id)}</code>: "
+            f"{_e(t.cause or ', '.join(t.leaked) or 'not shown')}{_e(p)}</summary>"
+            "<table><thead><tr><th>condition</th><th>runs</th><th>failed</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>{fix}</details>"
+        )
+    if not blocks:
+        return ""
+    bound = "alpha" if alpha is None else f"{100 * alpha:g}%"
+    return (
+        f"<p>Why: each causal claim here could be chance with probability &lt;= {_e(bound)}."
+        "</p>" + "".join(blocks)
+    )
+
+
 def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> str:
     parts = []
     if flaky is not None:
@@ -308,6 +339,10 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
                 kind = _e(t.kind or "")
                 if t.culprit:
                     kind += f"<br><span class='muted'>after</span> <code>{_e(t.culprit)}</code>"
+                why = t.cause or ", ".join(t.leaked)
+                if why:
+                    label = "cause" if t.cause else "leaked"
+                    kind += f"<br><span class='muted'>{label}</span> <code>{_e(why)}</code>"
                 rows.append(
                     (
                         (_e(t.id), t.id, "id"),
@@ -330,6 +365,7 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
                     ],
                     rows,
                 )
+                + _evidence(hunted, flaky.meta.alpha)
             )
         else:
             parts.append(
