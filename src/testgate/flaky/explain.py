@@ -6,14 +6,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from testgate.flaky import causes, fixes, leaks, twice
 from testgate.flaky.aggregate import TestSummary
-from testgate.flaky.classify import Finding, command
-from testgate.flaky.trials import FIXED_ORDER, Evidence, Trials, deterministic_runs, failed
+from testgate.flaky.classify import Finding
+from testgate.flaky.trials import Evidence, Trials, deterministic_runs, failed
 from testgate.model.flaky import BRITTLE, FLAKY, NON_DETERMINISTIC, ORDER_DEPENDENT, PASSED
 
 NON_IDEMPOTENT = "non-idempotent"
@@ -158,7 +158,7 @@ def _fix(
         scratch=trials.work / f"fix-{n}",
     )
     fix = {"patch": _relative(path, trials.root), "verified": checked.verified}
-    return Explanation(**{**e.__dict__, "fix": fix, "fix_note": checked.note})
+    return replace(e, fix=fix, fix_note=checked.note)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -205,7 +205,3 @@ def explain_all(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         done = list(pool.map(one, todo))
     return {test_id: e for test_id, e in done if e is not None}
-
-
-def repro_command(trials: Trials, args: Sequence[str]) -> str:
-    return command([*FIXED_ORDER, *trials.options, *args])

@@ -18,8 +18,9 @@ from typing import Any
 
 from testgate import _atomic
 from testgate.errors import InputError
+from testgate.flaky.classify import command
 from testgate.flaky.runner import Record, base_id, run_pytest
-from testgate.flaky.trials import Trials, deterministic_runs, failed, passed
+from testgate.flaky.trials import FIXED_ORDER, Trials, deterministic_runs, failed, passed
 from testgate.model.flaky import COMPLETED
 
 NAME = "twice"
@@ -121,17 +122,9 @@ def confirm(trials: Trials, test_id: str) -> NonIdempotent | None:
         results = list(pool.map(trial, range(need)))
     if not all(results):
         return None
-    from testgate.flaky.classify import command
-
     return NonIdempotent(
-        command([*trials_head(trials), *args]),
+        command([*FIXED_ORDER, *trials.options, *args]),
         p_chance=0.25**need,
         runs=need,
         repro_deterministic=True,
     )
-
-
-def trials_head(trials: Trials) -> list[str]:
-    from testgate.flaky.trials import FIXED_ORDER
-
-    return [*FIXED_ORDER, *trials.options]
