@@ -95,7 +95,8 @@ def run_testgate(root: Path, env: Mapping[str, str]) -> dict[str, Row]:
 def run_whyflaky(root: Path, env: Mapping[str, str]) -> dict[str, Row]:
     out = root / "whyflaky.json"
     subprocess.run(
-        ["whyflaky", "scan", ".", "--verify", "--json", str(out), "-q"],
+        [str(Path(sys.executable).parent / "whyflaky"), "scan", ".", "--verify", "--json",
+         str(out), "-q"],
         cwd=root, env=dict(env), capture_output=True, check=False,
     )  # fmt: skip
     report = json.loads(out.read_text())
@@ -208,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                 scores[name] = score(rows)  # the last round's answers
                 raw[name] = {k: {**v, "raw": None} for k, v in rows.items()}
                 print(f"{name}: round {round_ + 1}: {seconds[name][-1]:.0f} s", file=sys.stderr)
+                if args.json is not None:  # what is done so far survives a later failure
+                    args.json.write_text(json.dumps(
+                        {"seconds": seconds, "runs": runs, "rows": raw}, indent=2, default=list))  # fmt: skip
     print(table(names, scores, seconds, runs))
     if args.json is not None:
         args.json.write_text(json.dumps(
