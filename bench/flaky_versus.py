@@ -210,13 +210,14 @@ def main(argv: list[str] | None = None) -> int:
                 raw[name] = {k: {**v, "raw": None} for k, v in rows.items()}
                 print(f"{name}: round {round_ + 1}: {seconds[name][-1]:.0f} s", file=sys.stderr)
                 if args.json is not None:  # what is done so far survives a later failure
-                    args.json.write_text(json.dumps(
-                        {"seconds": seconds, "runs": runs, "rows": raw}, indent=2, default=list))  # fmt: skip
+                    _dump(args.json, seconds, runs, raw)
     print(table(names, scores, seconds, runs))
-    if args.json is not None:
-        args.json.write_text(json.dumps(
-            {"seconds": seconds, "runs": runs, "rows": raw}, indent=2, default=list))  # fmt: skip
     return 0
+
+
+def _dump(path: Path, seconds: object, runs: object, rows: object) -> None:
+    data = {"seconds": seconds, "runs": runs, "rows": rows}
+    path.write_text(json.dumps(data, indent=2, default=list))
 
 
 def table(
