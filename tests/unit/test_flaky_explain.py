@@ -14,6 +14,7 @@ import pytest
 
 from testgate.flaky import causes, fixes, state, twice
 from testgate.flaky.aggregate import TestSummary
+from testgate.flaky.classify import Finding
 from testgate.flaky.explain import NON_IDEMPOTENT, Explanation
 from testgate.flaky.report import build_report, markdown
 from testgate.flaky.runner import Record
@@ -227,3 +228,16 @@ def test_the_report_carries_the_explanation_and_flaky_md_its_evidence() -> None:
     assert "Repro (fails every time)" in text
     assert "dependence not shown: `thread 'poller'`" in text
     assert math.isclose(report.meta.alpha or 0, 0.01)
+
+
+def test_a_contradicted_culprit_is_dropped_from_the_report() -> None:
+    tests = [TestSummary("t.py::v", passed=4, failed=4, skipped=0)]
+    finding = Finding("order-dependent", "python -m pytest t.py::p t.py::v", "t.py::p",
+                      verified=True)  # fmt: skip
+    why = Explanation(kind="non-deterministic", cause="time", p_chance=0.001)
+    report = build_report(
+        [], tests, {"t.py::v": finding}, count=8, seed=1, complete=True,
+        explanations={"t.py::v": why},
+    )  # fmt: skip
+    [t] = report.tests
+    assert (t.kind, t.cause, t.polluter, t.verified) == ("non-deterministic", "time", None, False)

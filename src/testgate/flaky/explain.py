@@ -60,18 +60,26 @@ def _pair_repro(trials: Trials, args: Sequence[str], victim: str, known: int) ->
     return seen, True
 
 
+class Contradicted(Exception):
+    """A fresh run of the pair did not do what the claim says: the claim does not stand."""
+
+
 def _leak(trials: Trials, finding: Finding, victim: str, known: int) -> Explanation:
     polluter = finding.polluter is not None
     culprit = finding.polluter or finding.state_setter
     if culprit is None or not finding.verified:
         return Explanation()
-    found = leaks.explain(trials, culprit, victim, polluter=polluter, known=known)
-    deterministic = None
-    seen = known + (1 if found.evidence else 0)
-    if polluter:
-        pair = leaks.pair_args(culprit, victim, twice=False)
-        seen, deterministic = _pair_repro(trials, pair, victim, seen)
+    # The repro (the pair for a victim, the test alone for a brittle one) runs first, in fresh
+    # processes, until it failed every one of enough runs; a pass contradicts the claim.
     args = leaks.pair_args(culprit, victim, twice=False) if polluter else [victim]
+    seen, deterministic = _pair_repro(trials, args, victim, 0)
+    if not deterministic:
+        raise Contradicted(f"the repro passed after failing {seen} times")
+    found = leaks.explain(
+        trials, culprit, victim, polluter=polluter, known=seen if polluter else known
+    )
+    if not found.evidence:
+        raise Contradicted(f"{culprit} then {victim} did not behave as claimed")
     return Explanation(
         leaked=found.leaked,
         changed=found.changed,
@@ -190,7 +198,10 @@ def explain_all(
         if finding is None:
             found = _twice(trials, test_id) if verdicts.get(test_id) == PASSED else None
         elif finding.kind in (ORDER_DEPENDENT, BRITTLE):
-            found = _leak(trials, finding, test_id, known)
+            try:
+                found = _leak(trials, finding, test_id, known)
+            except Contradicted:  # chance made the claim: it is merely non-deterministic
+                found = replace(_cause(trials, test_id), kind=NON_DETERMINISTIC)
         elif finding.kind == NON_DETERMINISTIC:
             found = _cause(trials, test_id)
         else:  # pragma: no cover - every kind the classifier gives is handled above

@@ -21,6 +21,7 @@ from testgate.model.flaky import (
     FAILED,
     FLAKY,
     FORMAT,
+    NON_DETERMINISTIC,
     PASSED,
     SKIPPED,
     EvidenceRow,
@@ -55,6 +56,8 @@ def entry(
     e = explanation
     if e is None:
         return row
+    if e.kind == NON_DETERMINISTIC:  # a fresh run contradicted the classifier's culprit
+        row = replace(row, polluter=None, state_setter=None, passes_with=None, verified=False)
     return replace(
         row,
         # found by the twice pass: flaky in a way the iterations cannot show
