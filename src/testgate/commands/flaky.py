@@ -20,11 +20,13 @@ from testgate.checks.flaky import check_flaky
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, Interrupted, UsageError
 from testgate.flaky import hunt as hunt_mod
+from testgate.flaky import slices as slices_mod
 from testgate.flaky.aggregate import FLAKY, Iteration, aggregate
 from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
-from testgate.flaky.report import build_report, write_reports
+from testgate.flaky.report import build_report, until_line, write_reports
 from testgate.flaky.runner import Stopped, positional_args
 from testgate.flaky.stats import plan
+from testgate.flaky.until import Until, unsettled
 from testgate.history.publish import warn_only
 
 _positive_int = _argtypes.whole(1)
@@ -33,6 +35,13 @@ _seconds = _argtypes.real(
     lambda v: v > 0, "must be more than 0 seconds", what="a number of seconds"
 )
 _probability = _argtypes.real(lambda v: 0 < v < 1, "must be strictly between 0 and 1")
+
+
+def _slice(text: str) -> tuple[int, int]:
+    try:
+        return slices_mod.parse_slice(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub: Any) -> None:
@@ -87,6 +96,26 @@ def add_parser(sub: Any) -> None:
         help="print the clean runs that show a flake rate below RATE at CONFIDENCE",
     )
     parser.add_argument(
+        "--slice",
+        type=_slice,
+        metavar="K/M",
+        help="run only iterations K, K+M, K+2M, ... of the seeded plan (needs --seed)",
+    )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="merge the --reports folders of every slice of one hunt, then classify and report",
+    )
+    parser.add_argument(
+        "--until",
+        nargs=2,
+        type=_probability,
+        metavar=("RATE", "CONFIDENCE"),
+        help="stop before --count once every test flaked or is below RATE at CONFIDENCE",
+    )
+    parser.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="-- then arguments for pytest"
     )
     parser.set_defaults(func=run)
@@ -105,21 +134,39 @@ def run(args: argparse.Namespace) -> int:
                 f"{name} is not installed for {sys.executable}; install testgate[hunt] "
                 "in the project's environment"
             )
+    _refuse_mixed(args, pytest_args)
     root = Path.cwd()
     config = config_mod.load(root, args.config)
     reports_dir = args.reports if args.reports is not None else config.reports_dir
     budget = config.flaky
     work = reports_dir / "flaky"
+    stop = threading.Event()
+    if args.combine:
+        found = slices_mod.read_slices(args.combine, root)
+        settings = slices_mod.settings_of(found, root, reports_dir, args.jobs or usable_cores())
+        hunt = hunt_mod.Hunt(slices_mod.combine(found, settings))
+        return _finish(args, config, settings, hunt, stop, combined=len(found))
     seed, count, timeout = args.seed, args.count, args.timeout
+    slice_, until = args.slice, args.until
     if args.resume:
         state = hunt_mod.load_state(work)
         if seed is not None and seed != state["seed"]:
             raise UsageError(f"--resume continues the hunt with seed {state['seed']}; drop --seed")
         if pytest_args and pytest_args != state["pytest_args"]:
             raise UsageError("--resume continues the hunt with its own pytest arguments; drop them")
+        saved_slice = tuple(state["slice"]) if state.get("slice") else None
+        if slice_ is not None and slice_ != saved_slice:
+            raise UsageError("--resume continues the hunt with its own --slice; drop --slice")
         seed, pytest_args = int(state["seed"]), list(state["pytest_args"])
         count = count or int(state["count"])
         timeout = timeout or float(state["timeout"])
+        slice_ = saved_slice
+        until = until or (tuple(state["until"]) if state.get("until") else None)
+    if slice_ is not None and seed is None:
+        raise UsageError(
+            "--slice needs --seed: every slice must run the same seeded plan (in CI, the "
+            "pipeline's id is a good seed)"
+        )
     settings = hunt_mod.Settings(
         root=root,
         reports_dir=reports_dir,
@@ -128,12 +175,84 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs or usable_cores(),
         timeout=timeout or budget.timeout,
         pytest_args=tuple(pytest_args),
+        slice=slice_,
+        until=None if until is None else (float(until[0]), float(until[1])),
     )
+    if settings.slice is not None and not settings.planned:
+        k, m = settings.slice
+        raise UsageError(
+            f"--slice {k}/{m} has no iterations of --count {settings.count}; use at most "
+            f"{settings.count} slices"
+        )
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    stop = threading.Event()
     hunt = hunt_mod.run(
         settings, resume=args.resume, progress=sys.stderr if show else None, stop=stop
     )
+    if settings.slice is not None:
+        return _finish_slice(settings, settings.slice, hunt)
+    return _finish(args, config, settings, hunt, stop)
+
+
+def _refuse_mixed(args: argparse.Namespace, pytest_args: list[str]) -> None:
+    """Modes that cannot go together, refused before anything runs."""
+    if args.combine:
+        given = [
+            name
+            for name, value in (
+                ("--count", args.count),
+                ("--seed", args.seed),
+                ("--slice", args.slice),
+                ("--until", args.until),
+                ("--resume", args.resume or None),
+                ("--timeout", args.timeout),
+                ("pytest arguments", pytest_args or None),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"--combine takes the hunt's settings from the slices' manifests; drop "
+                f"{', '.join(given)}"
+            )
+    if args.until is not None and args.slice is not None:
+        raise UsageError(
+            "--until cannot run on a slice: a slice cannot see the other slices' results; "
+            "give the sliced hunt a fixed --count (testgate flaky --plan RATE CONFIDENCE)"
+        )
+
+
+def _finish_slice(settings: hunt_mod.Settings, part: tuple[int, int], hunt: hunt_mod.Hunt) -> int:
+    """A slice is not a hunt: it leaves its iterations and manifest for --combine."""
+    path = slices_mod.write_manifest(settings, part, hunt.iterations)
+    k, m = part
+    done = hunt.ordered
+    failed = sum(any(r.outcome.is_failure for r in it.records) for it in done)
+    print(
+        f"testgate flaky: slice {k}/{m} of a {settings.count}-iteration hunt (seed "
+        f"{settings.seed}): iterations {', '.join(str(it.iteration) for it in done)}; "
+        f"{failed} with a failing test"
+    )
+    print(f"manifest: {path}; merge every slice with testgate flaky --combine DIR...")
+    if hunt.interrupted:
+        raise Interrupted(
+            f"interrupted after {len(done)} of {len(settings.planned)} iterations of slice "
+            f"{k}/{m}; continue with testgate flaky --resume"
+        )
+    return int(ExitCode.OK)
+
+
+def _finish(
+    args: argparse.Namespace,
+    config: config_mod.Config,
+    settings: hunt_mod.Settings,
+    hunt: hunt_mod.Hunt,
+    stop: threading.Event,
+    *,
+    combined: int | None = None,
+) -> int:
+    """Aggregate, classify, report, record and judge a whole hunt (one machine's or combined)."""
+    root, reports_dir, work = settings.root, settings.reports_dir, settings.work
+    budget = config.flaky
     iterations = hunt.ordered
     tests = aggregate(iterations)
     options = _options(settings, iterations)
@@ -156,19 +275,26 @@ def run(args: argparse.Namespace) -> int:
             interrupted = True
         except Stopped:  # pragma: no cover - stop is set only by an interrupt
             interrupted = True
+    count = settings.count if hunt.settled is None else hunt.settled
     report = build_report(
         iterations,
         tests,
         findings,
-        count=settings.count,
+        count=count,
         seed=settings.seed,
-        complete=not interrupted and len(iterations) == settings.count,
+        complete=not interrupted and len(iterations) == count,
         budget=budget,
         pytest_args=settings.pytest_args,
         options=options,
     )
+    if combined is not None:
+        report["meta"]["slices"] = combined
+    if settings.until is not None and not interrupted:
+        report["meta"]["until"] = _until_meta(settings, settings.until, hunt, tests)
     paths = write_reports(reports_dir, report, tests)
     _print_summary(report)
+    if "until" in report["meta"]:
+        print(f"testgate flaky: {until_line(report['meta'])}")
     print("reports: " + ", ".join(str(p) for p in paths))
     if not interrupted:
         _record(replace(config, reports=reports_dir), report)
@@ -187,6 +313,26 @@ def run(args: argparse.Namespace) -> int:
             failed = True
         print(f"{check.id}: {mark}: {check.message}")
     return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _until_meta(
+    settings: hunt_mod.Settings,
+    until: tuple[float, float],
+    hunt: hunt_mod.Hunt,
+    tests: list[Any],
+) -> dict[str, Any]:
+    """How an adaptive hunt ended: early (every test settled) or at --count (some were not)."""
+    rate, confidence = until
+    open_ids = unsettled(tests, Until(rate, confidence))
+    early = hunt.settled is not None and hunt.settled < settings.count
+    return {
+        "rate": rate,
+        "confidence": confidence,
+        "max_count": settings.count,
+        "stopped": "early" if early else "count",
+        "settled": not open_ids,
+        "unsettled": open_ids,
+    }
 
 
 def _options(settings: hunt_mod.Settings, iterations: list[Iteration]) -> tuple[str, ...]:

@@ -118,6 +118,10 @@ def markdown(report: Mapping[str, Any]) -> str:
         + ("" if meta.get("complete", True) else " — **interrupted: partial report**"),
         "",
     ]
+    if meta.get("slices"):
+        lines += [f"Combined from {meta['slices']} slices of one seeded plan.", ""]
+    if meta.get("until"):
+        lines += [until_line(meta), ""]
     shown = [t for t in tests if t["verdict"] in (FLAKY, "failed")]
     shown.sort(key=lambda t: (t["verdict"] != FLAKY, t["id"]))
     if shown:
@@ -154,6 +158,25 @@ def markdown(report: Mapping[str, Any]) -> str:
             f"| {r.get('tests', '')} | {r['seconds']:.1f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def until_line(meta: Mapping[str, Any]) -> str:
+    """How a `--until RATE CONFIDENCE` hunt ended."""
+    u = meta["until"]
+    goal = (
+        f"every test flaked or shows a flake rate below {_pc(u['rate'])} "
+        f"at {_pc(u['confidence'])} confidence"
+    )
+    if u["stopped"] == "early":
+        return f"stopped early after {meta['count']} of at most {u['max_count']} runs: {goal}"
+    if u["settled"]:
+        return f"reached --count {u['max_count']}: {goal}"
+    left = u["unsettled"]
+    shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+    return (
+        f"reached --count {u['max_count']} before {goal}: {len(left)} not settled ({shown}); "
+        f"a rate below {_pc(u['rate'])} takes {plan(u['rate'], u['confidence'])} clean runs"
+    )
 
 
 def _split(test_id: str) -> tuple[str, str, str | None]:
