@@ -13,7 +13,9 @@ from git_repo import git
 from test_flaky_hunt import hunt, make_project, run_printed
 
 from testgate.cli import main
+from testgate.flaky.aggregate import Iteration, aggregate
 from testgate.flaky.hunt import derive_seed
+from testgate.flaky.until import Until, settled_prefix
 
 # Deterministic given the order: the victim fails exactly when the polluter ran first, so one
 # seed gives one outcome per test and the combined counts must equal one machine's.
@@ -212,3 +214,42 @@ def test_slice_usage_errors(project: Path, capsys: pytest.CaptureFixture[str]) -
             err = capsys.readouterr().err
             assert code == 2, (argv, err)
             assert message in err, (argv, err)
+
+
+def test_until_stops_at_the_first_settled_prefix_of_the_same_plan(
+    project: Path, whole: Any
+) -> None:
+    del whole  # the one-machine hunt whose iterations are read back here
+    one = [Iteration.from_json(r) for r in _runs(project / "one").values()]
+    expected = settled_prefix(one, Until(0.5, 0.9))
+    assert expected is not None
+    assert 4 <= expected < COUNT  # 4 clean runs settle a clean test (plan 0.5 0.9)
+    args = ("--count", str(COUNT), "--seed", str(SEED), "--jobs", "2", "--until", "0.5", "0.9")
+    adaptive = hunt(project, *args, "--", "tests", reports=project / "until")
+    meta = adaptive.report["meta"]
+    assert meta["count"] == len(adaptive.report["runs"]) == expected
+    assert meta["complete"] is True
+    assert meta["until"] == {
+        "rate": 0.5,
+        "confidence": 0.9,
+        "max_count": COUNT,
+        "stopped": "early",
+        "settled": True,
+        "unsettled": [],
+    }
+    assert sorted(_runs(project / "until")) == list(range(1, expected + 1))
+    line = f"stopped early after {expected} of at most {COUNT} runs"
+    assert line in adaptive.out
+    assert line in (project / "until" / "flaky.md").read_text()
+    prefix = {t.id: (t.runs, t.passed, t.failed) for t in aggregate(one[:expected])}
+    assert {i: (t["runs"], t["passed"], t["failed"]) for i, t in adaptive.tests.items()} == prefix
+
+
+def test_until_says_when_count_came_first(project: Path) -> None:
+    args = ("--count", "2", "--seed", str(SEED), "--until", "0.01", "0.95", "--no-classify")
+    short = hunt(project, *args, "--", "tests", reports=project / "short")
+    until = short.report["meta"]["until"]
+    assert (until["stopped"], until["settled"]) == ("count", False)
+    assert "tests/test_victim.py::test_plain" in until["unsettled"]
+    assert "reached --count 2 before every test flaked" in short.out
+    assert "takes 299 clean runs" in short.out
