@@ -21,6 +21,7 @@ from testgate.checks import CheckResult, GateResult, Status
 from testgate.checks import coverage as coverage_checks
 from testgate.checks import diff as diff_checks
 from testgate.checks import durations as duration_checks
+from testgate.checks import flaky_new as flaky_new_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.coverage import CoverageBaseline
 from testgate.checks.flaky import check_flaky
@@ -29,6 +30,7 @@ from testgate.checks.inventory import check_inventory
 from testgate.checks.shards import check_junit_dir
 from testgate.config import Config
 from testgate.errors import InputError, TestgateError
+from testgate.history.record import provenance
 from testgate.model import Case, CoverageData, JUnitReport
 from testgate.read.coverage import find_data_files, load_project_coverage
 from testgate.read.junit import read_junit
@@ -302,15 +304,30 @@ def _line_finder(root: Path) -> Callable[[Case], int | None]:
 
 def _flaky(config: Config) -> tuple[dict[str, Any] | None, list[CheckResult]]:
     path = config.reports_dir / "flaky.json"
+    new = _flaky_new(config)
     if not path.exists():
-        return None, []
+        return None, new
     try:
         report = _json(path)
     except InputError as exc:
-        return None, [input_checks.check_input("inputs.flaky", exc.message, "")]
+        return None, [input_checks.check_input("inputs.flaky", exc.message, ""), *new]
     checks = [input_checks.check_input("inputs.flaky", None, f"{_rel(path, config.root)} read")]
     checks += check_flaky(report, config.flaky, today=dt.date.today())
-    return report, checks
+    return report, checks + new
+
+
+def _flaky_new(config: Config) -> list[CheckResult]:
+    """The burn-in of new tests (`testgate flaky --new`), when one ran."""
+    path = config.reports_dir / "flaky-new.json"
+    if not path.exists():
+        return []
+    try:
+        report = _json(path)
+    except InputError as exc:
+        return [CheckResult(flaky_new_checks.CHECK_ID, Status.FAIL, exc.message)]
+    commit = provenance(config.root).commit
+    today = dt.date.today()
+    return [flaky_new_checks.check_flaky_new(report, config.flaky, today=today, commit=commit)]
 
 
 def informational(config: Config, checks: list[CheckResult]) -> list[CheckResult]:

@@ -12,21 +12,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from testgate import _atomic, history
 from testgate import config as config_mod
-from testgate import history
+from testgate import shard as shard_mod
 from testgate._cpu import usable_cores
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
+from testgate.checks.flaky_new import check_flaky_new
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, Interrupted, UsageError
+from testgate.flaky import burnin
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky import slices as slices_mod
 from testgate.flaky.aggregate import FLAKY, Iteration, aggregate
 from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
-from testgate.flaky.report import build_report, until_line, write_reports
+from testgate.flaky.report import build_report, markdown, until_line, write_reports
 from testgate.flaky.runner import Stopped, positional_args
 from testgate.flaky.stats import plan
 from testgate.flaky.until import Until, unsettled
+from testgate.history import record as history_record
 from testgate.history.publish import warn_only
 
 _positive_int = _argtypes.whole(1)
@@ -116,6 +120,16 @@ def add_parser(sub: Any) -> None:
         help="stop before --count once every test flaked or is below RATE at CONFIDENCE",
     )
     parser.add_argument(
+        "--new",
+        action="store_true",
+        help="burn in only the tests new against --base, repeated by duration: flaky-new.json",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="with --new: the branch the change goes into (default: origin/HEAD, main, master)",
+    )
+    parser.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="-- then arguments for pytest"
     )
     parser.set_defaults(func=run)
@@ -141,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
     budget = config.flaky
     work = reports_dir / "flaky"
     stop = threading.Event()
+    if args.new:
+        return _burn_in(args, config, root, reports_dir, pytest_args, stop)
     if args.combine:
         found = slices_mod.read_slices(args.combine, root)
         settings = slices_mod.settings_of(found, root, reports_dir, args.jobs or usable_cores())
@@ -214,11 +230,138 @@ def _refuse_mixed(args: argparse.Namespace, pytest_args: list[str]) -> None:
                 f"--combine takes the hunt's settings from the slices' manifests; drop "
                 f"{', '.join(given)}"
             )
+    if args.base is not None and not args.new:
+        raise UsageError("--base names the base of a burn-in: add --new")
+    if args.new:
+        given = [
+            name
+            for name, value in (
+                ("--count", args.count),
+                ("--slice", args.slice),
+                ("--combine", args.combine),
+                ("--until", args.until),
+                ("--resume", args.resume or None),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"--new decides each new test's runs by its duration; drop {', '.join(given)}"
+            )
     if args.until is not None and args.slice is not None:
         raise UsageError(
             "--until cannot run on a slice: a slice cannot see the other slices' results; "
             "give the sliced hunt a fixed --count (testgate flaky --plan RATE CONFIDENCE)"
         )
+
+
+def _burn_in(
+    args: argparse.Namespace,
+    config: config_mod.Config,
+    root: Path,
+    reports_dir: Path,
+    pytest_args: list[str],
+    stop: threading.Event,
+) -> int:
+    """`--new`: select the new tests, burn them in, classify the flaky ones, judge `flaky.new`."""
+    collected = shard_mod.collect(root, pytest_args)
+    selection = burnin.select(root, args.base, collected, config.history_path)
+    paths = [a for a in pytest_args if not a.startswith("-") and (root / burnin.module(a)).exists()]
+    options = carried_options(pytest_args, paths)
+    settings = hunt_mod.Settings(
+        root=root,
+        reports_dir=reports_dir,
+        count=burnin.REPETITIONS[0][1],
+        seed=secrets.randbelow(2**32) if args.seed is None else args.seed,
+        jobs=args.jobs or usable_cores(),
+        timeout=args.timeout or config.flaky.timeout,
+        pytest_args=tuple(pytest_args),
+        folder=burnin.FOLDER,
+    )
+    burn = burnin.run(settings, selection.new, options, stop=stop) if selection.new else None
+    iterations = sorted(burn.iterations if burn else [], key=lambda it: it.iteration)
+    tests = aggregate(iterations)
+    new = set(selection.new)
+    findings: dict[str, Finding] = {}
+    interrupted = burn is not None and burn.interrupted
+    if not interrupted and args.classify and iterations:
+        classifier = Classifier(
+            root,
+            settings.work,
+            timeout=settings.timeout,
+            jobs=settings.jobs,
+            alone=args.alone,
+            stop=stop,
+            options=options,
+        )
+        try:
+            findings = classify_all(classifier, [t for t in tests if t.id in new], iterations)
+        except KeyboardInterrupt:
+            stop.set()
+            interrupted = True
+    planned = max(burn.runs.values(), default=0) if burn else 0
+    report = build_report(
+        iterations,
+        tests,
+        findings,
+        count=planned,
+        seed=settings.seed,
+        complete=not interrupted and len(iterations) == planned,
+        budget=config.flaky,
+        pytest_args=settings.pytest_args,
+        options=options,
+    )
+    for entry in report["tests"]:
+        entry["new"] = entry["id"] in new
+    report["meta"]["burn_in"] = {
+        "base": selection.base,
+        "base_commit": selection.base_commit,
+        "commit": history_record.provenance(root).commit,
+        "selection": selection.method,
+        "new": list(selection.new),
+        "planned_runs": burn.runs if burn else {},
+    }
+    written = [
+        _atomic.write_json(reports_dir / "flaky-new.json", report),
+        _atomic.write_text(reports_dir / "flaky-new.md", _burn_in_markdown(report)),
+    ]
+    how = "absent from its history" if selection.method == "history" else "in changed test files"
+    print(
+        f"testgate flaky --new: {len(selection.new)} new tests against {selection.base} "
+        f"({how}), {len(iterations)} runs"
+    )
+    _print_summary(report)
+    print("reports: " + ", ".join(str(p) for p in written))
+    if interrupted:
+        raise Interrupted(
+            f"burn-in interrupted after {len(iterations)} runs; partial report in {written[0]}; "
+            "run testgate flaky --new again"
+        )
+    check = check_flaky_new(report, config.flaky, today=dt.date.today())
+    failed = check.status is Status.FAIL and not config.is_informational(check.id)
+    mark = Status.WARN.value if check.status is Status.FAIL and not failed else check.status.value
+    print(f"{check.id}: {mark}: {check.message}")
+    for line in check.details:
+        print(f"  {line}")
+    return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _burn_in_markdown(report: dict[str, Any]) -> str:
+    burn = report["meta"]["burn_in"]
+    how = "absent from its history" if burn["selection"] == "history" else "in changed test files"
+    new = burn["new"]
+    head = [
+        "# Burn-in of new tests",
+        "",
+        f"{len(new)} new tests against `{burn['base']}` ({how}), each run with its module's "
+        "other tests in random orders, as often as its duration allows (10, 5, 3, 2 runs "
+        "under 5 s, 10 s, 30 s, 5 min):",
+        "",
+        *(f"- `{i}`: {burn['planned_runs'].get(i, 0)} runs" for i in new),
+        "",
+    ]
+    body = markdown(report).split("\n", 1)[1] if new else ""
+    return "\n".join(head) + body
 
 
 def _finish_slice(settings: hunt_mod.Settings, part: tuple[int, int], hunt: hunt_mod.Hunt) -> int:
