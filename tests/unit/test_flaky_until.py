@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from testgate.flaky.aggregate import Iteration, aggregate
@@ -47,7 +49,7 @@ def test_the_prefix_is_the_first_one_in_which_every_test_settled() -> None:
 
 
 def test_the_report_line_says_how_the_hunt_ended() -> None:
-    early = {
+    early: dict[str, Any] = {
         "count": 4,
         "until": {
             "rate": 0.5,
