@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate.errors import ConfigError
+from testgate.model.checkids import INFORMATIONAL_IDS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -132,28 +133,6 @@ def _boolean(key: str, value: Any) -> bool:
     return value
 
 
-# Check-id families a user can name in `informational` (the part before any ":").
-CHECK_IDS = (
-    "tests",
-    "tests.count",
-    "tests.skipped",
-    "tests.xfailed",
-    "coverage",
-    "coverage.total",
-    "coverage.branches",
-    "coverage.modules",
-    "coverage.zero",
-    "coverage.max_drop",
-    "coverage.diff",
-    "durations",
-    "durations.max_test",
-    "durations.paths",
-    "durations.max_session",
-    "durations.regression",
-    "flaky",
-)
-
-
 def _strings(key: str, value: Any) -> frozenset[str]:
     """Check ids; one that names no check would be a budget silently left failing."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -170,9 +149,10 @@ def _strings(key: str, value: Any) -> frozenset[str]:
                 f"{key}: tests.failures cannot be informational: the gate never passes over "
                 "failing tests (deselect or fix them)"
             )
-        if family not in CHECK_IDS and not family.startswith("flaky."):
-            close = difflib.get_close_matches(family, CHECK_IDS, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(CHECK_IDS)}"
+        if family not in INFORMATIONAL_IDS:
+            close = difflib.get_close_matches(family, INFORMATIONAL_IDS, n=1, cutoff=0.6)
+            known = ", ".join(INFORMATIONAL_IDS)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {known}"
             raise ConfigError(f"{key}: {item!r} is not a check id{hint}")
         ids.add(check_id)
     return frozenset(ids)

@@ -32,6 +32,8 @@ from testgate.config import Config
 from testgate.errors import InputError, TestgateError
 from testgate.history.record import provenance
 from testgate.model import Case, CoverageData, JUnitReport
+from testgate.model.checkids import never_informational
+from testgate.model.flaky import FlakyReport
 from testgate.read.coverage import find_data_files, load_project_coverage
 from testgate.read.junit import read_junit
 
@@ -54,7 +56,7 @@ class GateRun:
     result: GateResult
     reports: tuple[JUnitReport, ...]
     coverage: CoverageData | None
-    flaky: dict[str, Any] | None
+    flaky: FlakyReport | None
     baseline: Baseline | None
 
 
@@ -302,16 +304,21 @@ def _line_finder(root: Path) -> Callable[[Case], int | None]:
     return line_of
 
 
-def _flaky(config: Config) -> tuple[dict[str, Any] | None, list[CheckResult]]:
+def _flaky(config: Config) -> tuple[FlakyReport | None, list[CheckResult]]:
     path = config.reports_dir / "flaky.json"
     new = _flaky_new(config)
     if not path.exists():
         return None, new
     try:
-        report = _json(path)
+        doc = _json(path)
     except InputError as exc:
         return None, [input_checks.check_input("inputs.flaky", exc.message, ""), *new]
-    checks = [input_checks.check_input("inputs.flaky", None, f"{_rel(path, config.root)} read")]
+    shown = _rel(path, config.root)
+    checks = [input_checks.check_input("inputs.flaky", None, f"{shown} read")]
+    try:
+        report = FlakyReport.from_json(doc, shown)
+    except InputError as exc:  # JSON, but not a flake-hunt report testgate can judge
+        return None, [*checks, CheckResult("flaky.report", Status.FAIL, exc.message), *new]
     checks += check_flaky(report, config.flaky, today=dt.date.today())
     return report, checks + new
 
@@ -322,7 +329,7 @@ def _flaky_new(config: Config) -> list[CheckResult]:
     if not path.exists():
         return []
     try:
-        report = _json(path)
+        report = FlakyReport.from_json(_json(path), _rel(path, config.root))
     except InputError as exc:
         return [CheckResult(flaky_new_checks.CHECK_ID, Status.FAIL, exc.message)]
     commit = provenance(config.root).commit
@@ -337,7 +344,7 @@ def informational(config: Config, checks: list[CheckResult]) -> list[CheckResult
     for c in checks:
         if (
             c.status is Status.FAIL
-            and not c.id.startswith(("inputs.", "tests.failures"))
+            and not never_informational(c.id)
             and config.is_informational(c.id)
         ):
             c = replace(c, status=Status.WARN, message=c.message + " (informational)")
@@ -412,7 +419,7 @@ def evaluate(
             given=base.source if base else None,
         )
 
-    flaky: dict[str, Any] | None = None
+    flaky: FlakyReport | None = None
     if "flaky" in which:
         flaky, flaky_checks = _flaky(config)
         checks += flaky_checks

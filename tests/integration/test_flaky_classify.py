@@ -14,14 +14,12 @@ import pytest
 from testgate.flaky import classify as classify_mod
 from testgate.flaky.aggregate import Iteration, TestSummary
 from testgate.flaky.classify import (
-    BRITTLE,
-    NON_DETERMINISTIC,
-    ORDER_DEPENDENT,
     Classifier,
     classify_all,
 )
 from testgate.flaky.runner import Record, run_pytest
 from testgate.model import Outcome
+from testgate.model.flaky import BRITTLE, NON_DETERMINISTIC, ORDER_DEPENDENT
 
 pytest_plugins = ("pytester",)
 

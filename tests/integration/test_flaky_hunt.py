@@ -361,7 +361,8 @@ CHECK_PARTIAL = """
 import datetime, json
 from testgate.checks.flaky import check_flaky
 from testgate.config import FlakyBudget
-report = json.load(open("reports/flaky.json"))
+from testgate.model.flaky import FlakyReport
+report = FlakyReport.from_json(json.load(open("reports/flaky.json")))
 [r] = check_flaky(report, FlakyBudget(), today=datetime.date.today())
 print(r.status.value, r.id)
 """

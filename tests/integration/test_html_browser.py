@@ -17,6 +17,7 @@ from history_project import make_project
 from lxml import etree
 
 from testgate.checks import CheckResult, GateResult, Status
+from testgate.model.flaky import FlakyReport
 from testgate.render.badges import write_badges
 from testgate.render.html import write_html_report
 
@@ -103,8 +104,9 @@ def test_the_report_renders_in_chromium(tmp_path: Path) -> None:
             CheckResult("tests.failed", Status.FAIL, "1 test failed", 1, 0),
         )
     )  # fmt: skip
-    flaky: dict[str, Any] = {
+    flaky = FlakyReport.from_json({
         "meta": {"format": 1, "count": 10},
+        "runs": [],
         "tests": [
             {"id": "tests/test_calc.py::test_shared_state", "runs": 10, "passed": 7,
              "failed": 3, "verdict": "flaky", "kind": "non-deterministic", "flake_rate": 0.3,
@@ -112,7 +114,7 @@ def test_the_report_renders_in_chromium(tmp_path: Path) -> None:
              "repro": "python -m pytest -p randomly --randomly-seed=7 "
                       "tests/test_calc.py::test_shared_state"},
         ],
-    }  # fmt: skip
+    })  # fmt: skip
     index = write_html_report(
         project.reports / "index.html",
         result=result,

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from testgate.flaky.aggregate import Iteration, TestSummary, aggregate, orders, prefix
-from testgate.flaky.runner import CRASHED, TIMED_OUT, Record, base_id, parse_log
+from testgate.flaky.runner import Record, base_id, parse_log
 from testgate.model import Outcome
+from testgate.model.flaky import CRASHED, TIMED_OUT
 
 P, F, E, S = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
 

@@ -8,14 +8,17 @@ import pytest
 from testgate.checks import Status
 from testgate.checks.flaky_new import check_flaky_new
 from testgate.config import FlakyBudget, QuarantineEntry
+from testgate.errors import InputError
 from testgate.flaky.burnin import repetitions
+from testgate.model.flaky import FlakyReport
 
 TODAY = dt.date(2026, 11, 30)
 
 
-def report(new: list[str], tests: list[dict[str, Any]], **meta: Any) -> dict[str, Any]:
-    burn = {"base": "main", "new": new, "commit": "abc"}
-    return {"meta": {"format": 1, "complete": True, "burn_in": burn, **meta}, "tests": tests}
+def report(new: list[str], tests: list[dict[str, Any]], **meta: Any) -> FlakyReport:
+    burn = {"base": "main", "new": new, "commit": "abc", "selection": "history"}
+    meta = {"format": 1, "complete": True, "burn_in": burn, **meta}
+    return FlakyReport.from_json({"meta": meta, "runs": [], "tests": tests})
 
 
 def entry(test_id: str, verdict: str, failed: int = 0) -> dict[str, Any]:
@@ -85,15 +88,30 @@ def test_clean_quarantined_unrun_and_empty() -> None:
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ([], "not a testgate burn-in report"),
-        ({"meta": {}, "tests": []}, "no list of new tests"),
-        ({"meta": {"burn_in": {"new": []}}, "tests": [{"id": "x"}]}, "no valid tests list"),
+        (
+            FlakyReport.from_json({"meta": {"format": 1}, "runs": [], "tests": []}),
+            "no meta.burn_in",
+        ),
         (report([], [], complete=False), "interrupted burn-in"),
         (report([], []), "burned in commit abc, not this checkout's def"),
     ],
 )
-def test_unjudgeable_reports_fail_closed(data: Any, problem: str) -> None:
+def test_unjudgeable_reports_fail_closed(data: FlakyReport, problem: str) -> None:
     result = check_flaky_new(data, FlakyBudget(), today=TODAY, commit="def")
     assert result.status is Status.FAIL
     assert problem in result.message
     assert "re-run testgate flaky --new" in result.message
+
+
+def test_the_burn_in_fields_round_trip_and_are_validated() -> None:
+    data = report(["t.py::v"], [{**entry("t.py::v", "flaky", 2), "new": True}])
+    assert data.tests[0].new is True
+    again = FlakyReport.from_json(data.to_json())
+    assert again == data
+    broken = data.to_json()
+    broken["meta"]["burn_in"]["planned_runs"] = {"t.py::v": "ten"}
+    with pytest.raises(InputError, match=r"meta\.burn_in\.planned_runs: expected an object of run counts"):
+        FlakyReport.from_json(broken)
+    broken["meta"]["burn_in"] = {"base": "main", "new": [1], "selection": "history"}
+    with pytest.raises(InputError, match="new: expected a list of strings"):
+        FlakyReport.from_json(broken)

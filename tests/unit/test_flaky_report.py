@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 from testgate.config import FlakyBudget, QuarantineEntry
 from testgate.flaky.aggregate import Failure, Iteration, TestSummary
@@ -10,6 +11,7 @@ from testgate.flaky.classify import Finding, command
 from testgate.flaky.report import build_report, markdown, write_reports, write_run_junit
 from testgate.flaky.runner import Record
 from testgate.model import Outcome
+from testgate.model.flaky import FlakyReport
 from testgate.read.junit import read_junit
 
 ROOT_FILES = ("tests/a/test_m.py", "tests/b/test_m.py")
@@ -42,11 +44,18 @@ RUNS = [
 ]
 
 
-def make_report() -> dict[str, object]:
+def make_typed() -> FlakyReport:
     budget = FlakyBudget(quarantine=(QuarantineEntry(VICTIM, dt.date(2027, 1, 1), "issue 9"),))
     return build_report(
         RUNS, TESTS, {VICTIM: FINDING}, count=10, seed=42, complete=True, budget=budget
     )
+
+
+def make_report() -> dict[str, Any]:
+    """flaky.json as the hunt writes it; reading it back gives the same report."""
+    report = make_typed()
+    assert FlakyReport.from_json(report.to_json()) == report
+    return report.to_json()
 
 
 def test_flaky_json_has_format_1_and_every_test() -> None:
@@ -54,14 +63,14 @@ def test_flaky_json_has_format_1_and_every_test() -> None:
     assert report["meta"] == {
         "format": 1,
         "tool": "testgate",
-        "version": report["meta"]["version"],  # type: ignore[index]
+        "version": report["meta"]["version"],
         "count": 10,
         "seed": 42,
         "complete": True,
         "pytest_args": [],
         "confidence": 0.95,
     }
-    tests = {t["id"]: t for t in report["tests"]}  # type: ignore[attr-defined]
+    tests = {t["id"]: t for t in report["tests"]}
     assert list(tests) == [t.id for t in TESTS]
     victim = tests[VICTIM]
     assert {k: victim[k] for k in ("runs", "passed", "failed", "verdict", "kind")} == {
@@ -96,7 +105,7 @@ def test_flaky_json_has_format_1_and_every_test() -> None:
 
 
 def test_markdown_is_a_table_people_read() -> None:
-    md = markdown(make_report())
+    md = markdown(make_typed())
     lines = md.splitlines()
     header = "| test | verdict | kind | rate | 95% interval | polluter / state-setter | repro |"
     first = lines.index(header)
@@ -127,7 +136,7 @@ def make_root(tmp_path: Path) -> Path:
 
 def test_flaky_junit_has_surefire_shape_and_reads_back(tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    paths = write_reports(root / "reports", make_report(), TESTS)
+    paths = write_reports(root / "reports", make_typed(), TESTS)
     assert [p.name for p in paths] == ["flaky.json", "flaky.md", "flaky-junit.xml"]
     assert json.loads(paths[0].read_text())["meta"]["format"] == 1
     junit = read_junit(paths[2], root=root)

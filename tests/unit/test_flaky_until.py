@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from testgate.errors import InputError
 from testgate.flaky.aggregate import Iteration, aggregate
 from testgate.flaky.report import until_line
 from testgate.flaky.runner import Record
@@ -11,6 +10,7 @@ from testgate.flaky.slices import parse_slice
 from testgate.flaky.stats import plan
 from testgate.flaky.until import Until, settled_prefix, unsettled
 from testgate.model import Outcome
+from testgate.model.flaky import FlakyMeta, FlakyReport, UntilMeta
 
 P, F, S = Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED
 
@@ -49,38 +49,29 @@ def test_the_prefix_is_the_first_one_in_which_every_test_settled() -> None:
 
 
 def test_the_report_line_says_how_the_hunt_ended() -> None:
-    early: dict[str, Any] = {
-        "count": 4,
-        "until": {
-            "rate": 0.5,
-            "confidence": 0.9,
-            "max_count": 10,
-            "stopped": "early",
-            "settled": True,
-            "unsettled": [],
-        },
-    }
-    assert until_line(early) == (
+    early = UntilMeta(0.5, 0.9, 10, "early", True)
+    assert until_line(FlakyMeta(count=4, until=early)) == (
         "stopped early after 4 of at most 10 runs: every test flaked or shows a flake rate "
         "below 50.0% at 90.0% confidence"
     )
-    ids = [f"t{i}" for i in range(7)]
-    late = {
-        "count": 3,
-        "until": {
-            **early["until"],
-            "stopped": "count",
-            "settled": False,
-            "unsettled": ids,
-            "max_count": 3,
-        },
-    }
-    line = until_line(late)
+    ids = tuple(f"t{i}" for i in range(7))
+    late = UntilMeta(0.5, 0.9, 3, "count", False, ids)
+    line = until_line(FlakyMeta(count=3, until=late))
     assert line.startswith("reached --count 3 before every test flaked")
     assert "7 not settled (t0, t1, t2, t3, t4 and 2 more)" in line
     assert line.endswith("takes 4 clean runs")
-    done = {"count": 4, "until": {**early["until"], "stopped": "count", "max_count": 4}}
-    assert until_line(done).startswith("reached --count 4: every test")
+    done = UntilMeta(0.5, 0.9, 4, "count", True)
+    assert until_line(FlakyMeta(count=4, until=done)).startswith("reached --count 4: every test")
+    assert until_line(FlakyMeta(count=4)) == ""
+    meta = FlakyMeta(count=3, until=late, slices=2)
+    assert FlakyReport.from_json({"meta": meta.to_json(), "runs": [], "tests": []}).meta == meta
+
+
+def test_a_broken_until_record_is_a_one_line_error() -> None:
+    meta = FlakyMeta(count=3, until=UntilMeta(0.5, 0.9, 3, "count", True)).to_json()
+    meta["until"]["stopped"] = "late"
+    with pytest.raises(InputError, match="'late' is not 'early' or 'count'"):
+        FlakyReport.from_json({"meta": meta, "runs": [], "tests": []})
 
 
 def test_slice_syntax() -> None:

@@ -196,7 +196,11 @@ def test_import_a_reports_folder(
     folder = _reports_folder(tmp_path, gate=json.dumps(gate))
     (folder / "flaky.json").write_text(
         json.dumps(
-            {"runs": [], "tests": [{"id": "t::a", "passed": 1, "failed": 1, "verdict": "flaky"}]}
+            {
+                "meta": {"format": 1},
+                "runs": [],
+                "tests": [{"id": "t::a", "passed": 1, "failed": 1, "verdict": "flaky"}],
+            }
         )
     )
     argv = [

@@ -11,6 +11,7 @@ from testgate.errors import InputError, UsageError
 from testgate.history import load_baseline, queries, record_flaky, record_run, store
 from testgate.history.record import Provenance
 from testgate.model import Case, CoverageData, FileCoverage, JUnitReport, Outcome
+from testgate.model.flaky import FlakyReport
 
 P, F, S = Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED
 
@@ -238,7 +239,7 @@ def test_flake_hunt_is_recorded_with_kind_and_repro(db_path: Path, tmp_path: Pat
         )
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_a.py").write_text("")
-    report = {
+    report = FlakyReport.from_json({
         "meta": {"format": 1, "count": 2},
         "runs": [
             {"iteration": 1, "seed": 1, "status": "completed", "exit_code": 1,
@@ -253,7 +254,7 @@ def test_flake_hunt_is_recorded_with_kind_and_repro(db_path: Path, tmp_path: Pat
             {"id": "tests/test_a.py::test_ok", "runs": 2, "passed": 2, "failed": 0,
              "verdict": "passed", "flake_rate": None},
         ],
-    }  # fmt: skip
+    })  # fmt: skip
     run_id = record_flaky(db_path, report, tmp_path, origin=Provenance("h1", "main", None))
     db = _open(db_path)
     run = queries.runs(db, kinds=("flaky",))[0]
@@ -274,13 +275,16 @@ def test_flake_hunt_is_recorded_with_kind_and_repro(db_path: Path, tmp_path: Pat
 
 
 def test_a_hunt_whose_junit_files_are_gone_is_recorded_from_its_counts(db_path: Path) -> None:
-    report = {
-        "runs": [{"iteration": 1, "junit": "reports/flaky/missing.xml", "seconds": 1.0}],
-        "tests": [
-            {"id": "t.py::a", "runs": 3, "passed": 2, "failed": 1, "verdict": "flaky"},
-            {"id": "t.py::b", "runs": 3, "passed": 0, "failed": 3, "verdict": "failed"},
-        ],
-    }
+    report = FlakyReport.from_json(
+        {
+            "meta": {"format": 1},
+            "runs": [{"iteration": 1, "junit": "reports/flaky/missing.xml", "seconds": 1.0}],
+            "tests": [
+                {"id": "t.py::a", "runs": 3, "passed": 2, "failed": 1, "verdict": "flaky"},
+                {"id": "t.py::b", "runs": 3, "passed": 0, "failed": 3, "verdict": "failed"},
+            ],
+        }
+    )
     record_flaky(db_path, report, db_path.parent, origin=Provenance("h", "main", None))
     db = _open(db_path)
     counts = db.execute(
@@ -295,11 +299,12 @@ def test_a_hunt_without_runs_or_junit_uses_counts_and_bad_reports_are_refused(
     db_path: Path,
 ) -> None:
     tests = [{"id": "t.py::a", "passed": 1, "failed": 0, "verdict": "passed"}]
-    record_flaky(db_path, {"runs": [], "tests": tests}, db_path.parent)
-    record_flaky(db_path, {"runs": [{"seconds": 1}], "tests": tests}, db_path.parent)
+    for runs in ([], [{"seconds": 1}]):
+        report = FlakyReport.from_json({"meta": {"format": 1}, "runs": runs, "tests": tests})
+        record_flaky(db_path, report, db_path.parent)
     assert len(queries.runs(_open(db_path), kinds=("flaky",))) == 2
-    with pytest.raises(InputError, match=r"flaky\.json: not a flaky report"):
-        record_flaky(db_path, {"runs": []}, db_path.parent)
+    with pytest.raises(InputError, match=r"flaky\.json: tests: missing a list"):
+        FlakyReport.from_json({"meta": {"format": 1}, "runs": []})
 
 
 def test_baseline_is_the_newest_real_run_on_the_branch(db_path: Path) -> None:

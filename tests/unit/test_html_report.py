@@ -12,6 +12,7 @@ from testgate.checks import CheckResult, GateResult, Status
 from testgate.history import record_run
 from testgate.history.record import Provenance
 from testgate.model import Case, CoverageData, FileCoverage, JUnitReport, Outcome
+from testgate.model.flaky import FlakyMeta, FlakyReport
 from testgate.render import badges, svg
 from testgate.render.html import render_html, write_html_report
 
@@ -49,8 +50,9 @@ RESULT = GateResult(
     )
 )  # fmt: skip
 
-FLAKY: dict[str, Any] = {
+FLAKY = FlakyReport.from_json({
     "meta": {"format": 1, "count": 10},
+    "runs": [],
     "tests": [
         {"id": f"tests/test_a.py::test_v[{EVIL}]", "runs": 10, "passed": 6, "failed": 4,
          "verdict": "flaky", "kind": "order-dependent", "flake_rate": 0.4,
@@ -59,7 +61,7 @@ FLAKY: dict[str, Any] = {
         {"id": "tests/test_a.py::test_fast", "runs": 10, "passed": 10, "failed": 0,
          "verdict": "passed"},
     ],
-}  # fmt: skip
+})  # fmt: skip
 
 
 def _html(**kw: Any) -> str:
@@ -139,7 +141,9 @@ def test_a_passing_run_without_inputs_says_so() -> None:
 
 
 def test_modules_from_the_budget_get_bars_and_a_hunt_without_flakes_says_so() -> None:
-    clean = {"meta": {"count": 5}, "tests": [{"id": "t", "verdict": "passed"}]}
+    clean = FlakyReport.from_json(
+        {"meta": {"format": 1, "count": 5}, "runs": [], "tests": [{"id": "t", "verdict": "passed"}]}
+    )
     page = _html(result=GateResult(()), flaky=clean, modules={"src/pkg/core/*": 90.0, "x/*": 1})
     assert "No checks ran." in page
     assert "no flaky test among 1 tests in 5 runs" in page
@@ -255,7 +259,7 @@ def test_badges_show_the_numbers(tmp_path: Path) -> None:
 
 def test_badges_for_a_clean_run_and_for_unknowns(tmp_path: Path) -> None:
     ok = JUnitReport("j.xml", (Case("a", "a", Outcome.PASSED), Case("b", "b", Outcome.SKIPPED)))
-    got = _badges(tmp_path, reports=[ok], flaky={"tests": []})
+    got = _badges(tmp_path, reports=[ok], flaky=FlakyReport(FlakyMeta(), (), ()))
     assert 'aria-label="tests: 1 passed, 1 skipped"' in got["tests.svg"]
     assert 'aria-label="flaky: 0"' in got["flaky.svg"]
     got = _badges(tmp_path, reports=[JUnitReport("j.xml", (Case("a", "a", Outcome.PASSED),))],

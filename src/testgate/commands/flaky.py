@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import importlib.util
 import secrets
@@ -24,7 +25,7 @@ from testgate.errors import ExitCode, Interrupted, UsageError
 from testgate.flaky import burnin
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky import slices as slices_mod
-from testgate.flaky.aggregate import FLAKY, Iteration, aggregate
+from testgate.flaky.aggregate import Iteration, TestSummary, aggregate
 from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
 from testgate.flaky.report import build_report, markdown, until_line, write_reports
 from testgate.flaky.runner import Stopped, positional_args
@@ -32,6 +33,7 @@ from testgate.flaky.stats import plan
 from testgate.flaky.until import Until, unsettled
 from testgate.history import record as history_record
 from testgate.history.publish import warn_only
+from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, UntilMeta
 
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)
@@ -311,19 +313,22 @@ def _burn_in(
         pytest_args=settings.pytest_args,
         options=options,
     )
-    for entry in report["tests"]:
-        entry["new"] = entry["id"] in new
-    report["meta"]["burn_in"] = {
-        "base": selection.base,
-        "base_commit": selection.base_commit,
-        "commit": history_record.provenance(root).commit,
-        "selection": selection.method,
-        "new": list(selection.new),
-        "planned_runs": burn.runs if burn else {},
-    }
+    burn_in = BurnInMeta(
+        base=selection.base,
+        new=selection.new,
+        selection=selection.method,
+        base_commit=selection.base_commit,
+        commit=history_record.provenance(root).commit,
+        planned_runs=burn.runs if burn else {},
+    )
+    report = dataclasses.replace(
+        report,
+        meta=dataclasses.replace(report.meta, burn_in=burn_in),
+        tests=tuple(dataclasses.replace(t, new=t.id in new) for t in report.tests),
+    )
     written = [
-        _atomic.write_json(reports_dir / "flaky-new.json", report),
-        _atomic.write_text(reports_dir / "flaky-new.md", _burn_in_markdown(report)),
+        _atomic.write_json(reports_dir / "flaky-new.json", report.to_json()),
+        _atomic.write_text(reports_dir / "flaky-new.md", _burn_in_markdown(report, burn_in)),
     ]
     how = "absent from its history" if selection.method == "history" else "in changed test files"
     print(
@@ -346,18 +351,18 @@ def _burn_in(
     return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
 
 
-def _burn_in_markdown(report: dict[str, Any]) -> str:
-    burn = report["meta"]["burn_in"]
-    how = "absent from its history" if burn["selection"] == "history" else "in changed test files"
-    new = burn["new"]
+def _burn_in_markdown(report: FlakyReport, burn: BurnInMeta) -> str:
+    how = "absent from its history" if burn.selection == "history" else "in changed test files"
+    new = burn.new
+    planned = burn.planned_runs or {}
     head = [
         "# Burn-in of new tests",
         "",
-        f"{len(new)} new tests against `{burn['base']}` ({how}), each run with its module's "
+        f"{len(new)} new tests against `{burn.base}` ({how}), each run with its module's "
         "other tests in random orders, as often as its duration allows (10, 5, 3, 2 runs "
         "under 5 s, 10 s, 30 s, 5 min):",
         "",
-        *(f"- `{i}`: {burn['planned_runs'].get(i, 0)} runs" for i in new),
+        *(f"- `{i}`: {planned.get(i, 0)} runs" for i in new),
         "",
     ]
     body = markdown(report).split("\n", 1)[1] if new else ""
@@ -430,14 +435,16 @@ def _finish(
         pytest_args=settings.pytest_args,
         options=options,
     )
-    if combined is not None:
-        report["meta"]["slices"] = combined
+    until = None
     if settings.until is not None and not interrupted:
-        report["meta"]["until"] = _until_meta(settings, settings.until, hunt, tests)
+        until = _until_meta(settings, settings.until, hunt, tests)
+    report = dataclasses.replace(
+        report, meta=dataclasses.replace(report.meta, slices=combined, until=until)
+    )
     paths = write_reports(reports_dir, report, tests)
     _print_summary(report)
-    if "until" in report["meta"]:
-        print(f"testgate flaky: {until_line(report['meta'])}")
+    if report.meta.until is not None:
+        print(f"testgate flaky: {until_line(report.meta)}")
     print("reports: " + ", ".join(str(p) for p in paths))
     if not interrupted:
         _record(replace(config, reports=reports_dir), report)
@@ -462,20 +469,20 @@ def _until_meta(
     settings: hunt_mod.Settings,
     until: tuple[float, float],
     hunt: hunt_mod.Hunt,
-    tests: list[Any],
-) -> dict[str, Any]:
+    tests: list[TestSummary],
+) -> UntilMeta:
     """How an adaptive hunt ended: early (every test settled) or at --count (some were not)."""
     rate, confidence = until
     open_ids = unsettled(tests, Until(rate, confidence))
     early = hunt.settled is not None and hunt.settled < settings.count
-    return {
-        "rate": rate,
-        "confidence": confidence,
-        "max_count": settings.count,
-        "stopped": "early" if early else "count",
-        "settled": not open_ids,
-        "unsettled": open_ids,
-    }
+    return UntilMeta(
+        rate=rate,
+        confidence=confidence,
+        max_count=settings.count,
+        stopped="early" if early else "count",
+        settled=not open_ids,
+        unsettled=tuple(open_ids),
+    )
 
 
 def _options(settings: hunt_mod.Settings, iterations: list[Iteration]) -> tuple[str, ...]:
@@ -488,33 +495,30 @@ def _options(settings: hunt_mod.Settings, iterations: list[Iteration]) -> tuple[
     return ()
 
 
-def _record(config: config_mod.Config, report: dict[str, Any]) -> None:
+def _record(config: config_mod.Config, report: FlakyReport) -> None:
     """A finished hunt joins the run history, so flaky frequency spans hunts and gates; a broken
     history only warns: the hunt's own reports are already written."""
     with warn_only(config.history_path):
         history.record_flaky(config.history_path, report, config.root, keep=config.history_keep)
 
 
-def _print_summary(report: dict[str, Any]) -> None:
-    s = report["summary"]
+def _print_summary(report: FlakyReport) -> None:
+    s = report.summary or FlakySummary()
     print(
-        f"testgate flaky: {s['runs']} runs ({s['completed']} completed), {s['tests']} tests: "
-        f"{s['flaky']} flaky, {s['failed']} failed, {s['passed']} passed, {s['skipped']} skipped"
+        f"testgate flaky: {s.runs} runs ({s.completed} completed), {s.tests} tests: "
+        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped"
     )
-    for t in report["tests"]:
-        if t["verdict"] != FLAKY:
-            continue
+    for t in report.flaky:
         culprit = (
-            f", polluter {t['polluter']}"
-            if t["polluter"]
-            else f", state setter {t['state_setter']}"
-            if t["state_setter"]
+            f", polluter {t.polluter}"
+            if t.polluter
+            else f", state setter {t.state_setter}"
+            if t.state_setter
             else ""
         )
-        kind = t["kind"] or "not classified"
-        executed = t["passed"] + t["failed"]
-        print(f"  flaky: {t['id']} ({kind}, failed {t['failed']} of {executed}{culprit})")
-        if t["repro"]:
-            print(f"    repro: {t['repro']}")
-        if t["passes_with"]:
-            print(f"    passes with: {t['passes_with']}")
+        kind = t.kind or "not classified"
+        print(f"  flaky: {t.id} ({kind}, failed {t.failed} of {t.executed}{culprit})")
+        if t.repro:
+            print(f"    repro: {t.repro}")
+        if t.passes_with:
+            print(f"    passes with: {t.passes_with}")

@@ -9,8 +9,7 @@ from typing import Any
 from testgate.flaky.runner import Record
 from testgate.flaky.stats import clean_upper_bound, wilson
 from testgate.model import Outcome
-
-PASSED, FAILED, FLAKY, SKIPPED = "passed", "failed", "flaky", "skipped"
+from testgate.model.flaky import FAILED, FLAKY, PASSED, SKIPPED
 
 
 @dataclass(frozen=True)

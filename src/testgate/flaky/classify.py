@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from testgate.flaky.aggregate import FLAKY, Iteration, TestSummary, prefix
+from testgate.flaky.aggregate import Iteration, TestSummary, prefix
 from testgate.flaky.runner import PytestRun, run_pytest
 from testgate.flaky.stats import runs_to_fail, wilson
 from testgate.model import Outcome
+from testgate.model.flaky import BRITTLE, FLAKY, NON_DETERMINISTIC, ORDER_DEPENDENT
 
-NON_DETERMINISTIC, ORDER_DEPENDENT, BRITTLE = "non-deterministic", "order-dependent", "brittle"
 FIXED_ORDER = ("-p", "no:randomly", "-p", "no:cacheprovider")
 MAX_REPEAT = 1000
 MAX_ORDERS = 2  # orders bisected per test before giving up on finding a culprit

@@ -23,8 +23,9 @@ from testgate.errors import InputError, UsageError
 from testgate.flaky.aggregate import Iteration
 from testgate.flaky.classify import seed_args
 from testgate.flaky.report import write_run_junit
-from testgate.flaky.runner import COMPLETED, run_pytest
+from testgate.flaky.runner import run_pytest
 from testgate.flaky.until import Until, settled_prefix
+from testgate.model.flaky import COMPLETED
 
 STATE_FORMAT = 1
 

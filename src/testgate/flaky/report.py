@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
 from testgate import __version__, _atomic
 from testgate.config import FlakyBudget
-from testgate.flaky.aggregate import FLAKY, Iteration, TestSummary
+from testgate.flaky.aggregate import Iteration, TestSummary
 from testgate.flaky.classify import Finding, repro_failing
 from testgate.flaky.runner import Record
 from testgate.flaky.stats import plan
+from testgate.model.flaky import (
+    COMPLETED,
+    FAILED,
+    FLAKY,
+    FORMAT,
+    PASSED,
+    SKIPPED,
+    FlakyMeta,
+    FlakyReport,
+    FlakyRun,
+    FlakySummary,
+    FlakyTest,
+    Quarantined,
+)
 
-FORMAT = 1
 CONFIDENCE = 0.95
 
 
@@ -28,32 +40,45 @@ def entry(
     finding: Finding | None,
     budget: FlakyBudget | None = None,
     options: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> FlakyTest:
     interval = test.interval
     quarantine = next((q for q in (budget.quarantine if budget else ()) if q.id == test.id), None)
     repro = finding.repro if finding else (repro_failing(test, options) if test.failed else None)
-    return {
-        "id": test.id,
-        "runs": test.runs,
-        "passed": test.passed,
-        "failed": test.failed,
-        "skipped": test.skipped,
-        "verdict": test.verdict,
-        "kind": finding.kind if finding else None,
-        "flake_rate": _round(test.flake_rate),
-        "interval": None if interval is None else [_round(interval[0]), _round(interval[1])],
-        "upper_bound": _round(test.upper_bound),
-        "polluter": finding.polluter if finding else None,
-        "state_setter": finding.state_setter if finding else None,
-        "repro": repro,
-        "passes_with": finding.passes_with if finding else None,
-        "verified": finding.verified if finding else None,
-        "classify_runs": finding.pytest_runs if finding else None,
-        "message": test.failures[0].message if test.failures else None,
-        "quarantine": None
+    return FlakyTest(
+        id=test.id,
+        runs=test.runs,
+        passed=test.passed,
+        failed=test.failed,
+        skipped=test.skipped,
+        verdict=test.verdict,
+        kind=finding.kind if finding else None,
+        flake_rate=_round(test.flake_rate),
+        interval=None if interval is None else (round(interval[0], 4), round(interval[1], 4)),
+        upper_bound=_round(test.upper_bound),
+        polluter=finding.polluter if finding else None,
+        state_setter=finding.state_setter if finding else None,
+        repro=repro,
+        passes_with=finding.passes_with if finding else None,
+        verified=finding.verified if finding else None,
+        classify_runs=finding.pytest_runs if finding else None,
+        message=test.failures[0].message if test.failures else None,
+        quarantine=None
         if quarantine is None
-        else {"until": quarantine.until.isoformat(), "reason": quarantine.reason},
-    }
+        else Quarantined(quarantine.until.isoformat(), quarantine.reason),
+    )
+
+
+def _run(it: Iteration) -> FlakyRun:
+    s = it.summary
+    return FlakyRun(
+        iteration=s["iteration"],
+        seed=s["seed"],
+        status=s["status"],
+        exit_code=s["exit_code"],
+        junit=s["junit"],
+        seconds=s["seconds"],
+        tests=s["tests"],
+    )
 
 
 def build_report(
@@ -67,29 +92,32 @@ def build_report(
     budget: FlakyBudget | None = None,
     pytest_args: Sequence[str] = (),
     options: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> FlakyReport:
     """flaky.json; `options`: the hunt's pytest options its repro commands keep."""
     verdicts = [t.verdict for t in tests]
-    return {
-        "meta": {
-            "format": FORMAT,
-            "tool": "testgate",
-            "version": __version__,
-            "count": count,
-            "seed": seed,
-            "complete": complete,
-            "pytest_args": list(pytest_args),
-            "confidence": CONFIDENCE,
-        },
-        "summary": {
-            "tests": len(tests),
-            **{v: verdicts.count(v) for v in ("passed", "failed", "flaky", "skipped")},
-            "runs": len(iterations),
-            "completed": sum(it.status == "completed" for it in iterations),
-        },
-        "runs": [it.summary for it in sorted(iterations, key=lambda i: i.iteration)],
-        "tests": [entry(t, findings.get(t.id), budget, options) for t in tests],
-    }
+    return FlakyReport(
+        meta=FlakyMeta(
+            format=FORMAT,
+            tool="testgate",
+            version=__version__,
+            count=count,
+            seed=seed,
+            complete=complete,
+            pytest_args=tuple(pytest_args),
+            confidence=CONFIDENCE,
+        ),
+        summary=FlakySummary(
+            tests=len(tests),
+            passed=verdicts.count(PASSED),
+            failed=verdicts.count(FAILED),
+            flaky=verdicts.count(FLAKY),
+            skipped=verdicts.count(SKIPPED),
+            runs=len(iterations),
+            completed=sum(it.status == COMPLETED for it in iterations),
+        ),
+        runs=tuple(_run(it) for it in sorted(iterations, key=lambda i: i.iteration)),
+        tests=tuple(entry(t, findings.get(t.id), budget, options) for t in tests),
+    )
 
 
 def _cell(value: object) -> str:
@@ -105,46 +133,53 @@ def _pc(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.1f}%"
 
 
-def markdown(report: Mapping[str, Any]) -> str:
+def markdown(report: FlakyReport) -> str:
     """The table people read: the tests that failed at least once, then the clean ones in brief."""
-    meta, tests = report["meta"], report["tests"]
-    runs = report["runs"]
-    summary = report.get("summary", {})
+    meta, tests, runs = report.meta, report.tests, report.runs
+    summary = report.summary or FlakySummary()
     lines = [
         "# Flake hunt",
         "",
-        f"{len(runs)} of {meta['count']} runs (seed {meta.get('seed')}), {len(tests)} tests: "
-        + ", ".join(f"{summary.get(v, 0)} {v}" for v in ("flaky", "failed", "passed", "skipped"))
-        + ("" if meta.get("complete", True) else " — **interrupted: partial report**"),
+        f"{len(runs)} of {meta.count} runs (seed {meta.seed}), {len(tests)} tests: "
+        + ", ".join(
+            f"{n} {v}"
+            for v, n in (
+                (FLAKY, summary.flaky),
+                (FAILED, summary.failed),
+                (PASSED, summary.passed),
+                (SKIPPED, summary.skipped),
+            )
+        )
+        + ("" if meta.complete is not False else " — **interrupted: partial report**"),
         "",
     ]
-    if meta.get("slices"):
-        lines += [f"Combined from {meta['slices']} slices of one seeded plan.", ""]
-    if meta.get("until"):
+    if meta.slices:
+        lines += [f"Combined from {meta.slices} slices of one seeded plan.", ""]
+    if meta.until is not None:
         lines += [until_line(meta), ""]
-    shown = [t for t in tests if t["verdict"] in (FLAKY, "failed")]
-    shown.sort(key=lambda t: (t["verdict"] != FLAKY, t["id"]))
+    shown = [t for t in tests if t.verdict in (FLAKY, FAILED)]
+    shown.sort(key=lambda t: (t.verdict != FLAKY, t.id))
     if shown:
         lines += [
             "| test | verdict | kind | rate | 95% interval | polluter / state-setter | repro |",
             "|---|---|---|---|---|---|---|",
         ]
         for t in shown:
-            interval = t["interval"]
+            interval = t.interval
             span = f"{_pc(interval[0])} to {_pc(interval[1])}" if interval else ""
-            culprit = t["polluter"] or t["state_setter"]
-            role = "polluter " if t["polluter"] else "state-setter " if culprit else ""
-            verdict = t["verdict"] + (" (quarantined)" if t.get("quarantine") else "")
-            rate = f"{_pc(t['flake_rate'])} ({t['failed']}/{t['passed'] + t['failed']})"
+            culprit = t.culprit
+            role = "polluter " if t.polluter else "state-setter " if culprit else ""
+            verdict = t.verdict + (" (quarantined)" if t.quarantine else "")
+            rate = f"{_pc(t.flake_rate)} ({t.failed}/{t.executed})"
             lines.append(
-                f"| {_code(t['id'])} | {verdict} | {t['kind'] or ''} | {rate} | {span} "
-                f"| {role}{_code(culprit)} | {_code(t['repro'])} |"
+                f"| {_code(t.id)} | {verdict} | {t.kind or ''} | {rate} | {span} "
+                f"| {role}{_code(culprit)} | {_code(t.repro)} |"
             )
         lines.append("")
-    clean = [t for t in tests if t["verdict"] == "passed"]
+    clean = [t for t in tests if t.verdict == PASSED]
     if clean:
-        least = min(t["passed"] for t in clean)
-        bound = min(t["upper_bound"] for t in clean)
+        least = min(t.passed for t in clean)
+        bound = min((t.upper_bound for t in clean if t.upper_bound is not None), default=None)
         lines.append(
             f"{len(clean)} tests never failed in at least {least} runs: at 95% confidence their "
             f"flake rate is below {_pc(bound)}. Showing a rate below 1% takes "
@@ -153,29 +188,32 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines.append("")
     lines += ["| run | seed | status | exit code | tests | seconds |", "|---|---|---|---|---|---|"]
     for r in runs:
+        tests_cell = "" if r.tests is None else r.tests
         lines.append(
-            f"| {r['iteration']} | {r['seed']} | {r['status']} | {r['exit_code']} "
-            f"| {r.get('tests', '')} | {r['seconds']:.1f} |"
+            f"| {r.iteration} | {r.seed} | {r.status} | {r.exit_code} "
+            f"| {tests_cell} | {r.seconds or 0.0:.1f} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def until_line(meta: Mapping[str, Any]) -> str:
+def until_line(meta: FlakyMeta) -> str:
     """How a `--until RATE CONFIDENCE` hunt ended."""
-    u = meta["until"]
+    u = meta.until
+    if u is None:
+        return ""
     goal = (
-        f"every test flaked or shows a flake rate below {_pc(u['rate'])} "
-        f"at {_pc(u['confidence'])} confidence"
+        f"every test flaked or shows a flake rate below {_pc(u.rate)} "
+        f"at {_pc(u.confidence)} confidence"
     )
-    if u["stopped"] == "early":
-        return f"stopped early after {meta['count']} of at most {u['max_count']} runs: {goal}"
-    if u["settled"]:
-        return f"reached --count {u['max_count']}: {goal}"
-    left = u["unsettled"]
+    if u.stopped == "early":
+        return f"stopped early after {meta.count} of at most {u.max_count} runs: {goal}"
+    if u.settled:
+        return f"reached --count {u.max_count}: {goal}"
+    left = u.unsettled
     shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
     return (
-        f"reached --count {u['max_count']} before {goal}: {len(left)} not settled ({shown}); "
-        f"a rate below {_pc(u['rate'])} takes {plan(u['rate'], u['confidence'])} clean runs"
+        f"reached --count {u.max_count} before {goal}: {len(left)} not settled ({shown}); "
+        f"a rate below {_pc(u.rate)} takes {plan(u.rate, u.confidence)} clean runs"
     )
 
 
@@ -238,13 +276,13 @@ def flaky_junit(tests: Sequence[TestSummary]) -> bytes:
         if t.verdict == FLAKY:
             for f in t.failures:
                 _attempt(case, "flakyFailure", f"run {f.iteration} (seed {f.seed}): {f.message}")
-        elif t.verdict == "failed":
+        elif t.verdict == FAILED:
             failures += 1
             first, *rest = t.failures
             _attempt(case, "failure", f"run {first.iteration} (seed {first.seed}): {first.message}")
             for f in rest:
                 _attempt(case, "rerunFailure", f"run {f.iteration} (seed {f.seed}): {f.message}")
-        elif t.verdict == "skipped":
+        elif t.verdict == SKIPPED:
             skipped += 1
             etree.SubElement(case, "skipped", message="skipped in every run")
     _totals(suite, len(tests), failures, 0, skipped)
@@ -270,10 +308,10 @@ def write_run_junit(path: Path, records: Sequence[Record], *, seconds: float) ->
 
 
 def write_reports(
-    reports_dir: Path, report: Mapping[str, Any], tests: Sequence[TestSummary]
+    reports_dir: Path, report: FlakyReport, tests: Sequence[TestSummary]
 ) -> list[Path]:
     return [
-        _atomic.write_json(reports_dir / "flaky.json", report),
+        _atomic.write_json(reports_dir / "flaky.json", report.to_json()),
         _atomic.write_text(reports_dir / "flaky.md", markdown(report)),
         _atomic.write_bytes(reports_dir / "flaky-junit.xml", flaky_junit(tests)),
     ]

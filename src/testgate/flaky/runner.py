@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testgate.model import Outcome
+from testgate.model.flaky import COMPLETED, CRASHED, TIMED_OUT
 from testgate.read.junit import split_repetition
 
 PLUGIN = "testgate.flaky.plugin"
-COMPLETED, CRASHED, TIMED_OUT = "completed", "crashed", "timed_out"
 STARTUP_GRACE = 120.0  # seconds before the plugin's first line: imports on a loaded machine
 
 

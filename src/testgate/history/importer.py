@@ -15,6 +15,7 @@ from testgate.errors import InputError
 from testgate.history.queries import runs
 from testgate.history.record import Provenance, record_flaky, record_run
 from testgate.model import CoverageData
+from testgate.model.flaky import FlakyReport
 
 
 def _read_json(path: Path) -> Any:
@@ -103,10 +104,9 @@ def import_reports(
     ]
     flaky = folder / "flaky.json"
     if flaky.exists():
+        report = FlakyReport.from_json(_read_json(flaky), str(flaky))
         ids.append(
-            record_flaky(
-                db_path, _read_json(flaky), root, keep=keep, env=env, time=time, origin=origin
-            )
+            record_flaky(db_path, report, root, keep=keep, env=env, time=time, origin=origin)
         )
     return ids
 

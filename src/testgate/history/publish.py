@@ -8,13 +8,13 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from testgate.checks import GateResult
 from testgate.config import Config
 from testgate.errors import TestgateError
 from testgate.history.record import record_run
 from testgate.model import CoverageData, JUnitReport
+from testgate.model.flaky import FlakyReport
 from testgate.render.badges import write_badges
 from testgate.render.html import write_html_report
 
@@ -36,7 +36,7 @@ def publish(
     result: GateResult,
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
-    flaky: Mapping[str, Any] | None,
+    flaky: FlakyReport | None,
     record: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> list[Path]:

@@ -15,6 +15,7 @@ from testgate.checks import GateResult
 from testgate.errors import InputError, TestgateError
 from testgate.history import store
 from testgate.model import Case, CoverageData, JUnitReport, Totals
+from testgate.model.flaky import FAILED, FLAKY, SKIPPED, FlakyReport
 
 # Branch names CI systems set; the first non-empty one wins (GITHUB_HEAD_REF: the PR's branch).
 BRANCH_VARS = (
@@ -220,7 +221,7 @@ def record_run(
 
 def record_flaky(
     db_path: Path,
-    report: Mapping[str, Any],
+    report: FlakyReport,
     root: Path,
     *,
     keep: int | None = None,
@@ -228,69 +229,48 @@ def record_flaky(
     time: str | None = None,
     origin: Provenance | None = None,
 ) -> int:
-    """Append a flake hunt (a parsed flaky.json): each iteration's results as attempts.
+    """Append a flake hunt: each iteration's results as attempts.
 
     The per-iteration JUnit files give durations; when one is gone, the per-test counts of
     flaky.json stand in (without durations), so a hunt is never recorded as cleaner than it was.
     """
     from testgate.read.junit import read_junit
 
-    try:
-        tests = list(report["tests"])
-        hunt_runs = list(report.get("runs", []))
-        hunt = [
-            (
-                str(t["id"]),
-                str(t["verdict"]),
-                t.get("kind"),
-                float(t["flake_rate"]) if t.get("flake_rate") is not None else None,
-                t.get("repro"),
-            )
-            for t in tests
-        ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(
-            f"flaky.json: not a flaky report of format 1 ({exc!r} is missing)"
-        ) from None
+    hunt = [(t.id, t.verdict, t.kind, t.flake_rate, t.repro) for t in report.tests]
     rows: list[tuple[str, int, int, float | None]] = []
     seconds = 0.0
     try:
-        for n, hrun in enumerate(hunt_runs, start=1):
-            seconds += float(hrun.get("seconds") or 0.0)
-            junit = hrun.get("junit")
-            if not junit:
+        for n, hrun in enumerate(report.runs, start=1):
+            seconds += hrun.seconds or 0.0
+            if not hrun.junit:
                 raise InputError(f"run {n} has no junit file")
-            path = Path(junit) if Path(junit).is_absolute() else root / junit
+            path = Path(hrun.junit) if Path(hrun.junit).is_absolute() else root / hrun.junit
             for case in read_junit(path, root=root, salvage=True).cases:
                 rows.append(
-                    (
-                        case.node_id,
-                        int(hrun.get("iteration", n)),
-                        store.OUTCOME_CODES[case.outcome],
-                        case.duration,
-                    )
+                    (case.node_id, hrun.iteration, store.OUTCOME_CODES[case.outcome], case.duration)
                 )
-        if not hunt_runs:
+        if not report.runs:
             raise InputError("no runs")
         # One row per (test, iteration): a repeated node id within an iteration keeps its last.
         rows = list({(r[0], r[1]): r for r in rows}.values())
     except TestgateError:
         rows = []
-        for t in tests:
+        for t in report.tests:
             n = 0
-            for code, count in ((0, t.get("passed", 0)), (1, t.get("failed", 0))):
-                for _ in range(int(count)):
+            for code, count in ((0, t.passed), (1, t.failed)):
+                for _ in range(count):
                     n += 1
-                    rows.append((str(t["id"]), n, code, None))
+                    rows.append((t.id, n, code, None))
+    verdicts = [t.verdict for t in report.tests]
     run = {
         "time": time or utc_now(),
         **(origin or provenance(root, env)).__dict__,
         "kind": "flaky",
-        "passed": int(not any(h[1] in ("flaky", "failed") for h in hunt)),
+        "passed": int(FLAKY not in verdicts and FAILED not in verdicts),
         "tests": len(hunt),
-        "failed": sum(h[1] == "failed" for h in hunt),
-        "skipped": sum(h[1] == "skipped" for h in hunt),
-        "flaky": sum(h[1] == "flaky" for h in hunt),
+        "failed": verdicts.count(FAILED),
+        "skipped": verdicts.count(SKIPPED),
+        "flaky": verdicts.count(FLAKY),
         "coverage": None,
         "branch_coverage": None,
         "seconds": seconds,

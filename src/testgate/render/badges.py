@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from testgate import _atomic
 from testgate.checks import GateResult
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
+from testgate.model.flaky import FlakyReport
 
 COLORS = {
     "brightgreen": "#4c1",
@@ -66,10 +66,8 @@ def coverage_color(pc: float) -> str:
     return "red"
 
 
-def flaky_count(flaky: Mapping[str, Any] | None) -> int | None:
-    if flaky is None:
-        return None
-    return sum(1 for t in flaky.get("tests", ()) if t.get("verdict") == "flaky")
+def flaky_count(flaky: FlakyReport | None) -> int | None:
+    return None if flaky is None else len(flaky.flaky)
 
 
 def write_badges(
@@ -78,7 +76,7 @@ def write_badges(
     result: GateResult,
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
-    flaky: Mapping[str, Any] | None,
+    flaky: FlakyReport | None,
 ) -> list[Path]:
     """coverage.svg, tests.svg and flaky.svg in `dir`; unknown values are grey, never green."""
     del result  # the verdict has its own report; badges show the numbers behind it

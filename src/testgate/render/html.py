@@ -19,6 +19,7 @@ from typing import Any
 from testgate import __version__, _atomic
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
+from testgate.model.flaky import FlakyReport
 from testgate.render import svg
 
 SLOWEST = 25
@@ -294,36 +295,30 @@ def _failures(reports: Sequence[JUnitReport]) -> str:
     )
 
 
-def _flaky_section(flaky: Mapping[str, Any] | None, history_flaky: Sequence[Any]) -> str:
+def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> str:
     parts = []
-    hunted = [t for t in (flaky or {}).get("tests", ()) if t.get("verdict") == "flaky"]
     if flaky is not None:
-        count = (flaky.get("meta") or {}).get("count", "?")
+        hunted = flaky.flaky
+        count = "?" if flaky.meta.count is None else flaky.meta.count
         if hunted:
             rows = []
             for t in hunted:
-                rate = float(t.get("flake_rate") or 0.0)
-                interval = t.get("interval") or []
-                ci = (
-                    f" ({float(interval[0]):.0%}-{float(interval[1]):.0%})"
-                    if len(interval) == 2
-                    else ""
-                )
-                culprit = t.get("polluter") or t.get("state_setter")
-                kind = _e(t.get("kind") or "")
-                if culprit:
-                    kind += f"<br><span class='muted'>after</span> <code>{_e(culprit)}</code>"
+                rate = t.flake_rate or 0.0
+                ci = f" ({t.interval[0]:.0%}-{t.interval[1]:.0%})" if t.interval else ""
+                kind = _e(t.kind or "")
+                if t.culprit:
+                    kind += f"<br><span class='muted'>after</span> <code>{_e(t.culprit)}</code>"
                 rows.append(
                     (
-                        (_e(t.get("id", "")), t.get("id", ""), "id"),
-                        (kind, t.get("kind") or "", ""),
+                        (_e(t.id), t.id, "id"),
+                        (kind, t.kind or "", ""),
                         (f"{rate:.0%}{ci}", f"{rate:.4f}", "num"),
-                        (f"{t.get('failed', '')}/{t.get('runs', '')}", t.get("failed", 0), "num"),
-                        (f"<pre>{_e(t.get('repro') or '')}</pre>", t.get("repro") or "", ""),
+                        (f"{t.failed}/{t.runs}", t.failed, "num"),
+                        (f"<pre>{_e(t.repro or '')}</pre>", t.repro or "", ""),
                     )
                 )
             parts.append(
-                f"<p>Flake hunt: {len(hunted)} flaky of {len(flaky.get('tests', ()))} tests in "
+                f"<p>Flake hunt: {len(hunted)} flaky of {len(flaky.tests)} tests in "
                 f"{_e(count)} runs.</p>"
                 + _table(
                     [
@@ -338,7 +333,7 @@ def _flaky_section(flaky: Mapping[str, Any] | None, history_flaky: Sequence[Any]
             )
         else:
             parts.append(
-                f"<p>Flake hunt: no flaky test among {len(flaky.get('tests', ()))} tests in "
+                f"<p>Flake hunt: no flaky test among {len(flaky.tests)} tests in "
                 f"{_e(count)} runs.</p>"
             )
     if history_flaky:
@@ -433,7 +428,7 @@ def render_html(
     result: GateResult,
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
-    flaky: Mapping[str, Any] | None,
+    flaky: FlakyReport | None,
     history_db: Path | None,
     modules: Mapping[str, float] | None = None,
     title: str = "testgate report",
@@ -490,7 +485,7 @@ def write_html_report(
     result: GateResult,
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
-    flaky: Mapping[str, Any] | None,
+    flaky: FlakyReport | None,
     history_db: Path | None,
     modules: Mapping[str, float] | None = None,
 ) -> Path:

@@ -6,6 +6,7 @@ import os
 from typing import TextIO
 
 from testgate.checks import CheckResult, GateResult, Status
+from testgate.model.checkids import Unit, unit
 
 _COLORS = {Status.PASS: "32", Status.FAIL: "31;1", Status.WARN: "33"}
 MAX_DETAILS = 10
@@ -25,12 +26,12 @@ def value(check_id: str, v: float | int | str | None) -> str:
         return "-"
     if isinstance(v, str):
         return v
-    family = check_id.partition(":")[0]
-    if family == "durations.regression":
+    kind = unit(check_id)
+    if kind is Unit.RATIO:
         return f"{v:g}x"
-    if family.startswith("durations."):
+    if kind is Unit.SECONDS:
         return f"{v:.2f} s" if isinstance(v, float) else f"{v} s"
-    if family.startswith("coverage.") and family not in ("coverage.zero",):
+    if kind is Unit.PERCENT:
         return f"{v:g}%"
     return f"{v:g}" if isinstance(v, float) else str(v)
 
