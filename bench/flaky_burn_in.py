@@ -1,14 +1,16 @@
 """Burn-in of new tests against a full hunt, side by side in one run.
 
 A project with 2,000 stable tests on its base branch and a change that adds 3 tests, one of
-them flaky (it fails half the time). Contenders, interleaved round after round:
+them flaky (it fails half the time); each stable test does `--work-ms` of CPU work (default 2,
+a small unit test; 0 for empty tests, where process start-up is all a run costs). Contenders,
+interleaved round after round:
 
 - `testgate flaky --new --base trunk`: only the new tests' module, 10 runs each (they are fast);
 - `testgate flaky --count 10`: the whole suite 10 times, the nightly way.
 
 Each prints its median wall time and whether it named the flaky new test (in how many rounds).
 
-Usage: python bench/flaky_burn_in.py [--rounds 3] [--jobs 2]
+Usage: python bench/flaky_burn_in.py [--rounds 3] [--jobs 2] [--work-ms 2]
 """
 
 from __future__ import annotations
@@ -55,11 +57,18 @@ def git(root: Path, *argv: str) -> None:
     subprocess.run(["git", *ident, *argv], cwd=root, check=True, capture_output=True)
 
 
-def project(root: Path) -> Path:
+def project(root: Path, work_ms: float = 2.0) -> Path:
     (root / "tests").mkdir(parents=True)
     (root / "pyproject.toml").write_text(PYPROJECT)
     (root / "tests/__init__.py").write_text("")
-    body = "\n\n".join(f"def test_{n}():\n    assert {n} + 1 == {n + 1}" for n in range(PER_MODULE))
+    work = (
+        f"import time\n\n\ndef work():\n    end = time.process_time() + {work_ms / 1000!r}\n"
+        "    while time.process_time() < end:\n        pass\n\n\n"
+    )
+    tests = (
+        f"def test_{n}():\n    work()\n    assert {n} + 1 == {n + 1}" for n in range(PER_MODULE)
+    )
+    body = work + "\n\n".join(tests)
     for m in range(STABLE_MODULES):
         (root / f"tests/test_stable_{m:02d}.py").write_text(body + "\n")
     git(root, "init", "-q", "-b", "trunk")
@@ -94,9 +103,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--work-ms", type=float, default=2.0, help="CPU ms per stable test")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="testgate-burn-in-") as tmp:
-        root = project(Path(tmp) / "project")
+        root = project(Path(tmp) / "project", args.work_ms)
         jobs = ["--jobs", str(args.jobs)]
         found: dict[str, list[bool]] = {"burn-in (--new)": [], "full hunt (--count 10)": []}
         contenders = {
@@ -114,8 +124,8 @@ def main() -> None:
             ),
         }
         print(
-            f"{STABLE_MODULES * PER_MODULE} stable tests + 3 new (1 flaky, fails 50%), "
-            f"--jobs {args.jobs}"
+            f"{STABLE_MODULES * PER_MODULE} stable tests ({args.work_ms:g} ms CPU each) + 3 new "
+            f"(1 flaky, fails 50%), --jobs {args.jobs}"
         )
         compare(contenders, reference="full hunt (--count 10)", rounds=args.rounds)
         for name, hits in found.items():

@@ -4,7 +4,8 @@ New means absent from the base's history (every run recorded at a commit the bas
 with no such history, collected from a test file changed since the merge base. Each new test
 runs in fresh pytest processes with the other tests of its module, each process in its own
 random order; how many depends on its duration in the first (10, 5, 3, 2 runs for tests under
-5 s, 10 s, 30 s, 5 min; once above), as hosted early flake detection does.
+5 s, 10 s, 30 s, 5 min; once above, twice with two jobs or more), as hosted early flake
+detection does.
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ def run(
     *,
     stop: threading.Event,
 ) -> BurnIn:
-    """Iteration 1 runs every new test's module and measures the new tests; iteration i > 1
-    runs the modules of the new tests that need at least i runs, side by side."""
+    """Iteration 1 runs every new test's module and measures the new tests; each later
+    iteration i runs the modules of the new tests that need at least i runs, side by side."""
     work = settings.work
     work.mkdir(parents=True, exist_ok=True)
     for path in work.iterdir():
@@ -154,32 +155,30 @@ def run(
 
     first_modules = sorted({module(t) for t in new})
     burn = BurnIn([], {})
+    # With two jobs or more, iterations 1 and 2 start together: every test runs at least twice
+    # (a test over 5 minutes too), and nobody waits for a measurement alone.
+    head = 2 if settings.jobs > 1 else 1
+    pool = ThreadPoolExecutor(max_workers=max(1, settings.jobs))
     try:
-        first = hunt_mod.run_iteration(at(first_modules), 1, stop)
-        burn.iterations.append(first)
-        seconds = {r.id: r.duration for r in first.records}
+        first = [
+            pool.submit(hunt_mod.run_iteration, at(first_modules), i, stop) for i in (1, 2)[:head]
+        ]
+        burn.iterations += [f.result() for f in first]
+        seconds = {r.id: r.duration for r in burn.iterations[0].records}
         # a new test the first run never reached (it crashed first) gets the most runs
-        burn.runs = {t: repetitions(seconds.get(t, 0.0)) for t in new}
+        burn.runs = {t: max(head, repetitions(seconds.get(t, 0.0))) for t in new}
         most = max(burn.runs.values(), default=1)
         plans = {
             i: sorted({module(t) for t, n in burn.runs.items() if n >= i})
-            for i in range(2, most + 1)
+            for i in range(head + 1, most + 1)
         }
-        pool = ThreadPoolExecutor(max_workers=max(1, settings.jobs))
-        try:
-            futures = [
-                pool.submit(hunt_mod.run_iteration, at(m), i, stop) for i, m in plans.items()
-            ]
-            for future in futures:
-                burn.iterations.append(future.result())
-        except KeyboardInterrupt:
-            stop.set()  # the running pytest processes are killed, not waited for
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        rest = [pool.submit(hunt_mod.run_iteration, at(m), i, stop) for i, m in plans.items()]
+        burn.iterations += [f.result() for f in rest]
     except KeyboardInterrupt:
-        stop.set()
+        stop.set()  # the running pytest processes are killed, not waited for
         burn.interrupted = True
     except Stopped:  # pragma: no cover - stop is set only by an interrupt
         burn.interrupted = True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return burn
