@@ -195,6 +195,12 @@ def test_combine_refuses_missing_and_mismatched_slices(
     )
     assert "no flake-hunt slice here" in _combine_error(project, s1, tmp_path, capsys=capsys)
 
+    data["finished"], data["complete"] = data["iterations"], True
+    manifest.write_text(json.dumps(data))
+    (forged / "flaky" / "run-03.json").write_text('{"iteration": 3')  # cut short
+    err = _combine_error(project, s1, s2, forged, capsys=capsys)
+    assert "iteration 3 of slice 3 unreadable" in err
+
 
 def test_slice_usage_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cases = [
