@@ -21,6 +21,7 @@ from testgate.checks import CheckResult, GateResult, Status
 from testgate.checks import coverage as coverage_checks
 from testgate.checks import diff as diff_checks
 from testgate.checks import durations as duration_checks
+from testgate.checks import flaky_new as flaky_new_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.coverage import CoverageBaseline
 from testgate.checks.flaky import check_flaky
@@ -29,6 +30,7 @@ from testgate.checks.inventory import check_inventory
 from testgate.checks.shards import check_junit_dir
 from testgate.config import Config
 from testgate.errors import InputError, TestgateError
+from testgate.history.record import provenance
 from testgate.model import Case, CoverageData, JUnitReport
 from testgate.model.checkids import never_informational
 from testgate.model.flaky import FlakyReport
@@ -304,20 +306,35 @@ def _line_finder(root: Path) -> Callable[[Case], int | None]:
 
 def _flaky(config: Config) -> tuple[FlakyReport | None, list[CheckResult]]:
     path = config.reports_dir / "flaky.json"
+    new = _flaky_new(config)
     if not path.exists():
-        return None, []
+        return None, new
     try:
         doc = _json(path)
     except InputError as exc:
-        return None, [input_checks.check_input("inputs.flaky", exc.message, "")]
+        return None, [input_checks.check_input("inputs.flaky", exc.message, ""), *new]
     shown = _rel(path, config.root)
     checks = [input_checks.check_input("inputs.flaky", None, f"{shown} read")]
     try:
         report = FlakyReport.from_json(doc, shown)
     except InputError as exc:  # JSON, but not a flake-hunt report testgate can judge
-        return None, [*checks, CheckResult("flaky.report", Status.FAIL, exc.message)]
+        return None, [*checks, CheckResult("flaky.report", Status.FAIL, exc.message), *new]
     checks += check_flaky(report, config.flaky, today=dt.date.today())
-    return report, checks
+    return report, checks + new
+
+
+def _flaky_new(config: Config) -> list[CheckResult]:
+    """The burn-in of new tests (`testgate flaky --new`), when one ran."""
+    path = config.reports_dir / "flaky-new.json"
+    if not path.exists():
+        return []
+    try:
+        report = FlakyReport.from_json(_json(path), _rel(path, config.root))
+    except InputError as exc:
+        return [CheckResult(flaky_new_checks.CHECK_ID, Status.FAIL, exc.message)]
+    commit = provenance(config.root).commit
+    today = dt.date.today()
+    return [flaky_new_checks.check_flaky_new(report, config.flaky, today=today, commit=commit)]
 
 
 def informational(config: Config, checks: list[CheckResult]) -> list[CheckResult]:

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,7 +84,11 @@ def test_github_pipeline_shape() -> None:
         "shard: [1, 2, 3]",
         'SHARDS: "3"',
         'nox -s unit -- --shard "$SHARD/$SHARDS"',
-        "nox -s flaky -- --count 10",
+        'nox -s flaky -- --count "$HUNT_COUNT" --seed "$HUNT_SEED"',
+        '--slice "$SLICE/$HUNT_SLICES" --reports "reports/hunt-$SLICE"',
+        "nox -s flaky -- --combine slices/hunt-*",
+        'nox -s flaky -- --new --base "origin/$BASE_REF"',
+        "fetch-depth: 0",
         "schedule:",
         "persist-credentials: false",
         "include-hidden-files: true",
@@ -98,3 +103,40 @@ def test_github_pipeline_shape() -> None:
         assert len(sha) == 40, ref  # pinned by commit, the version in a comment
         assert all(c in "0123456789abcdef" for c in sha), ref
         assert "# v" in rest, ref
+
+
+def _yaml(path: Path) -> Any:
+    # ruamel.yaml comes with check-jsonschema, which these tests need anyway
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load(path.read_text())
+
+
+def test_the_nightly_hunt_is_sliced_and_combined_and_pull_requests_burn_in() -> None:
+    github = _yaml(GITHUB)
+    jobs = github["jobs"]
+    slices = jobs["hunt"]["strategy"]["matrix"]["slice"]
+    assert slices == list(range(1, int(github["env"]["HUNT_SLICES"]) + 1))
+    assert jobs["flaky"]["needs"] == "hunt"
+    assert "schedule" in jobs["hunt"]["if"]
+    assert "schedule" in jobs["flaky"]["if"]
+    assert jobs["burn-in"]["if"] == "github.event_name == 'pull_request'"
+    assert "burn-in" in jobs["gate"]["needs"]
+    # every slice shares one seed: the workflow run's id, the same in every job of a run
+    (step,) = [s for s in jobs["hunt"]["steps"] if "--slice" in s.get("run", "")]
+    assert step["env"]["HUNT_SEED"] == "${{ github.run_id }}"
+
+    gitlab = _yaml(GITLAB)
+    assert gitlab["hunt"]["parallel"] == 3
+    assert '--slice "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in gitlab["hunt"]["script"][-1]
+    assert '--seed "$CI_PIPELINE_ID"' in gitlab["hunt"]["script"][-1]
+    assert gitlab["flaky"]["script"][-1] == "testgate flaky --combine reports/hunt-*"
+    assert gitlab["flaky"]["needs"] == [{"job": "hunt", "artifacts": True}]
+    rules = {job: gitlab[job]["rules"][0]["if"] for job in ("hunt", "flaky", "burn-in")}
+    assert rules == {
+        "hunt": '$CI_PIPELINE_SOURCE == "schedule"',
+        "flaky": '$CI_PIPELINE_SOURCE == "schedule"',
+        "burn-in": '$CI_PIPELINE_SOURCE == "merge_request_event"',
+    }
+    assert gitlab["burn-in"]["variables"]["GIT_DEPTH"] == "0"
+    assert "--new --base" in gitlab["burn-in"]["script"][-1]

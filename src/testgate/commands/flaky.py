@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import importlib.util
 import secrets
@@ -13,14 +14,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from testgate import _atomic, history
 from testgate import config as config_mod
-from testgate import history
+from testgate import shard as shard_mod
 from testgate._cpu import usable_cores
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
+from testgate.checks.flaky_new import check_flaky_new
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, Interrupted, UsageError
+from testgate.flaky import burnin
 from testgate.flaky import hunt as hunt_mod
+from testgate.flaky import slices as slices_mod
 from testgate.flaky import twice as twice_mod
 from testgate.flaky.aggregate import Iteration, TestSummary, aggregate
 from testgate.flaky.classify import (
@@ -31,12 +36,14 @@ from testgate.flaky.classify import (
     seed_args,
 )
 from testgate.flaky.explain import Explanation, explain_all
-from testgate.flaky.report import build_report, write_reports
+from testgate.flaky.report import build_report, markdown, until_line, write_reports
 from testgate.flaky.runner import Stopped, positional_args
 from testgate.flaky.stats import plan
 from testgate.flaky.trials import DEFAULT_ALPHA, Trials
+from testgate.flaky.until import Until, unsettled
+from testgate.history import record as history_record
 from testgate.history.publish import warn_only
-from testgate.model.flaky import FlakyReport, FlakySummary, TwiceRun
+from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, TwiceRun, UntilMeta
 
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)
@@ -44,6 +51,13 @@ _seconds = _argtypes.real(
     lambda v: v > 0, "must be more than 0 seconds", what="a number of seconds"
 )
 _probability = _argtypes.real(lambda v: 0 < v < 1, "must be strictly between 0 and 1")
+
+
+def _slice(text: str) -> tuple[int, int]:
+    try:
+        return slices_mod.parse_slice(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub: Any) -> None:
@@ -105,6 +119,36 @@ def add_parser(sub: Any) -> None:
         help="print the clean runs that show a flake rate below RATE at CONFIDENCE",
     )
     parser.add_argument(
+        "--slice",
+        type=_slice,
+        metavar="K/M",
+        help="run only iterations K, K+M, K+2M, ... of the seeded plan (needs --seed)",
+    )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="merge the --reports folders of every slice of one hunt, then classify and report",
+    )
+    parser.add_argument(
+        "--until",
+        nargs=2,
+        type=_probability,
+        metavar=("RATE", "CONFIDENCE"),
+        help="stop before --count once every test flaked or is below RATE at CONFIDENCE",
+    )
+    parser.add_argument(
+        "--new",
+        action="store_true",
+        help="burn in only the tests new against --base, repeated by duration: flaky-new.json",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="with --new: the branch the change goes into (default: origin/HEAD, main, master)",
+    )
+    parser.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="-- then arguments for pytest"
     )
     parser.set_defaults(func=run)
@@ -123,21 +167,41 @@ def run(args: argparse.Namespace) -> int:
                 f"{name} is not installed for {sys.executable}; install testgate[hunt] "
                 "in the project's environment"
             )
+    _refuse_mixed(args, pytest_args)
     root = Path.cwd()
     config = config_mod.load(root, args.config)
     reports_dir = args.reports if args.reports is not None else config.reports_dir
     budget = config.flaky
     work = reports_dir / "flaky"
+    stop = threading.Event()
+    if args.new:
+        return _burn_in(args, config, root, reports_dir, pytest_args, stop)
+    if args.combine:
+        found = slices_mod.read_slices(args.combine, root)
+        settings = slices_mod.settings_of(found, root, reports_dir, args.jobs or usable_cores())
+        hunt = hunt_mod.Hunt(slices_mod.combine(found, settings))
+        return _finish(args, config, settings, hunt, stop, combined=len(found))
     seed, count, timeout = args.seed, args.count, args.timeout
+    slice_, until = args.slice, args.until
     if args.resume:
         state = hunt_mod.load_state(work)
         if seed is not None and seed != state["seed"]:
             raise UsageError(f"--resume continues the hunt with seed {state['seed']}; drop --seed")
         if pytest_args and pytest_args != state["pytest_args"]:
             raise UsageError("--resume continues the hunt with its own pytest arguments; drop them")
+        saved_slice = tuple(state["slice"]) if state.get("slice") else None
+        if slice_ is not None and slice_ != saved_slice:
+            raise UsageError("--resume continues the hunt with its own --slice; drop --slice")
         seed, pytest_args = int(state["seed"]), list(state["pytest_args"])
         count = count or int(state["count"])
         timeout = timeout or float(state["timeout"])
+        slice_ = saved_slice
+        until = until or (tuple(state["until"]) if state.get("until") else None)
+    if slice_ is not None and seed is None:
+        raise UsageError(
+            "--slice needs --seed: every slice must run the same seeded plan (in CI, the "
+            "pipeline's id is a good seed)"
+        )
     settings = hunt_mod.Settings(
         root=root,
         reports_dir=reports_dir,
@@ -146,21 +210,103 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs or usable_cores(),
         timeout=timeout or budget.timeout,
         pytest_args=tuple(pytest_args),
+        slice=slice_,
+        until=None if until is None else (float(until[0]), float(until[1])),
     )
+    if settings.slice is not None and not settings.planned:
+        k, m = settings.slice
+        raise UsageError(
+            f"--slice {k}/{m} has no iterations of --count {settings.count}; use at most "
+            f"{settings.count} slices"
+        )
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    stop = threading.Event()
     hunt = hunt_mod.run(
         settings, resume=args.resume, progress=sys.stderr if show else None, stop=stop
     )
-    iterations = hunt.ordered
+    if settings.slice is not None:
+        return _finish_slice(settings, settings.slice, hunt)
+    return _finish(args, config, settings, hunt, stop)
+
+
+def _refuse_mixed(args: argparse.Namespace, pytest_args: list[str]) -> None:
+    """Modes that cannot go together, refused before anything runs."""
+    if args.combine:
+        given = [
+            name
+            for name, value in (
+                ("--count", args.count),
+                ("--seed", args.seed),
+                ("--slice", args.slice),
+                ("--until", args.until),
+                ("--resume", args.resume or None),
+                ("--timeout", args.timeout),
+                ("pytest arguments", pytest_args or None),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"--combine takes the hunt's settings from the slices' manifests; drop "
+                f"{', '.join(given)}"
+            )
+    if args.base is not None and not args.new:
+        raise UsageError("--base names the base of a burn-in: add --new")
+    if args.new:
+        given = [
+            name
+            for name, value in (
+                ("--count", args.count),
+                ("--slice", args.slice),
+                ("--combine", args.combine),
+                ("--until", args.until),
+                ("--resume", args.resume or None),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"--new decides each new test's runs by its duration; drop {', '.join(given)}"
+            )
+    if args.until is not None and args.slice is not None:
+        raise UsageError(
+            "--until cannot run on a slice: a slice cannot see the other slices' results; "
+            "give the sliced hunt a fixed --count (testgate flaky --plan RATE CONFIDENCE)"
+        )
+
+
+def _burn_in(
+    args: argparse.Namespace,
+    config: config_mod.Config,
+    root: Path,
+    reports_dir: Path,
+    pytest_args: list[str],
+    stop: threading.Event,
+) -> int:
+    """`--new`: select the new tests, burn them in, classify the flaky ones, judge `flaky.new`."""
+    collected = shard_mod.collect(root, pytest_args)
+    selection = burnin.select(root, args.base, collected, config.history_path)
+    paths = [a for a in pytest_args if not a.startswith("-") and (root / burnin.module(a)).exists()]
+    options = carried_options(pytest_args, paths)
+    settings = hunt_mod.Settings(
+        root=root,
+        reports_dir=reports_dir,
+        count=burnin.REPETITIONS[0][1],
+        seed=secrets.randbelow(2**32) if args.seed is None else args.seed,
+        jobs=args.jobs or usable_cores(),
+        timeout=args.timeout or config.flaky.timeout,
+        pytest_args=tuple(pytest_args),
+        folder=burnin.FOLDER,
+    )
+    burn = burnin.run(settings, selection.new, options, stop=stop) if selection.new else None
+    iterations = sorted(burn.iterations if burn else [], key=lambda it: it.iteration)
     tests = aggregate(iterations)
-    options = _options(settings, iterations)
+    new = set(selection.new)
     findings: dict[str, Finding] = {}
-    interrupted = hunt.interrupted
-    if not interrupted and args.classify:
+    interrupted = burn is not None and burn.interrupted
+    if not interrupted and args.classify and iterations:
         classifier = Classifier(
             root,
-            work,
+            settings.work,
             timeout=settings.timeout,
             jobs=settings.jobs,
             alone=args.alone,
@@ -168,56 +314,76 @@ def run(args: argparse.Namespace) -> int:
             options=options,
         )
         try:
-            findings = classify_all(classifier, tests, iterations)
+            findings = classify_all(classifier, [t for t in tests if t.id in new], iterations)
         except KeyboardInterrupt:
             stop.set()
             interrupted = True
-        except Stopped:  # pragma: no cover - stop is set only by an interrupt
-            interrupted = True
-    explained: dict[str, Explanation] = {}
-    twice_record: TwiceRun | None = None
-    if not interrupted and args.classify and args.explain:
-        try:
-            twice_record, explained = _explain(args, settings, tests, findings, options, stop)
-        except KeyboardInterrupt:
-            stop.set()
-            interrupted = True
-        except Stopped:  # pragma: no cover - stop is set only by an interrupt
-            interrupted = True
+    planned = max(burn.runs.values(), default=0) if burn else 0
     report = build_report(
         iterations,
         tests,
         findings,
-        count=settings.count,
+        count=planned,
         seed=settings.seed,
-        complete=not interrupted and len(iterations) == settings.count,
-        budget=budget,
+        complete=not interrupted and len(iterations) == planned,
+        budget=config.flaky,
         pytest_args=settings.pytest_args,
         options=options,
-        explanations=explained,
-        twice=twice_record,
-        alpha=_alpha(args),
     )
-    paths = write_reports(reports_dir, report, tests)
+    burn_in = BurnInMeta(
+        base=selection.base,
+        new=selection.new,
+        selection=selection.method,
+        base_commit=selection.base_commit,
+        commit=history_record.provenance(root).commit,
+        planned_runs=burn.runs if burn else {},
+    )
+    report = dataclasses.replace(
+        report,
+        meta=dataclasses.replace(report.meta, burn_in=burn_in),
+        tests=tuple(dataclasses.replace(t, new=t.id in new) for t in report.tests),
+    )
+    written = [
+        _atomic.write_json(reports_dir / "flaky-new.json", report.to_json()),
+        _atomic.write_text(reports_dir / "flaky-new.md", _burn_in_markdown(report, burn_in)),
+    ]
+    how = "absent from its history" if selection.method == "history" else "in changed test files"
+    print(
+        f"testgate flaky --new: {len(selection.new)} new tests against {selection.base} "
+        f"({how}), {len(iterations)} runs"
+    )
     _print_summary(report)
-    print("reports: " + ", ".join(str(p) for p in paths))
-    if not interrupted:
-        _record(replace(config, reports=reports_dir), report)
+    print("reports: " + ", ".join(str(p) for p in written))
     if interrupted:
         raise Interrupted(
-            f"interrupted after {len(iterations)} of {settings.count} runs; partial report in "
-            f"{paths[0]}; continue with testgate flaky --resume"
+            f"burn-in interrupted after {len(iterations)} runs; partial report in {written[0]}; "
+            "run testgate flaky --new again"
         )
-    failed = False
-    for check in check_flaky(report, budget, today=dt.date.today()):
-        informational = config.is_informational(check.id)
-        mark = check.status.value
-        if check.status is Status.FAIL and informational:
-            mark = Status.WARN.value
-        elif check.status is Status.FAIL:
-            failed = True
-        print(f"{check.id}: {mark}: {check.message}")
+    check = check_flaky_new(report, config.flaky, today=dt.date.today())
+    failed = check.status is Status.FAIL and not config.is_informational(check.id)
+    mark = Status.WARN.value if check.status is Status.FAIL and not failed else check.status.value
+    print(f"{check.id}: {mark}: {check.message}")
+    for line in check.details:
+        print(f"  {line}")
     return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _burn_in_markdown(report: FlakyReport, burn: BurnInMeta) -> str:
+    how = "absent from its history" if burn.selection == "history" else "in changed test files"
+    new = burn.new
+    planned = burn.planned_runs or {}
+    head = [
+        "# Burn-in of new tests",
+        "",
+        f"{len(new)} new tests against `{burn.base}` ({how}), each run with its module's "
+        "other tests in random orders, as often as its duration allows (10, 5, 3, 2 runs "
+        "under 5 s, 10 s, 30 s, 5 min):",
+        "",
+        *(f"- `{i}`: {planned.get(i, 0)} runs" for i in new),
+        "",
+    ]
+    body = markdown(report).split("\n", 1)[1] if new else ""
+    return "\n".join(head) + body
 
 
 def _alpha(args: argparse.Namespace) -> float:
@@ -233,7 +399,8 @@ def _explain(
     options: tuple[str, ...],
     stop: threading.Event,
 ) -> tuple[TwiceRun, dict[str, Explanation]]:
-    """The twice pass (once per hunt), then causes, leaked state and fixes."""
+    """The twice pass (once per hunt, combined slices included), then causes, leaked state and
+    fixes."""
     work = settings.work
     for old in (work / "explain", work / "fixes"):
         shutil.rmtree(old, ignore_errors=True)
@@ -273,6 +440,135 @@ def _relative(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def _finish_slice(settings: hunt_mod.Settings, part: tuple[int, int], hunt: hunt_mod.Hunt) -> int:
+    """A slice is not a hunt: it leaves its iterations and manifest for --combine."""
+    path = slices_mod.write_manifest(settings, part, hunt.iterations)
+    k, m = part
+    done = hunt.ordered
+    failed = sum(any(r.outcome.is_failure for r in it.records) for it in done)
+    print(
+        f"testgate flaky: slice {k}/{m} of a {settings.count}-iteration hunt (seed "
+        f"{settings.seed}): iterations {', '.join(str(it.iteration) for it in done)}; "
+        f"{failed} with a failing test"
+    )
+    print(f"manifest: {path}; merge every slice with testgate flaky --combine DIR...")
+    if hunt.interrupted:
+        raise Interrupted(
+            f"interrupted after {len(done)} of {len(settings.planned)} iterations of slice "
+            f"{k}/{m}; continue with testgate flaky --resume"
+        )
+    return int(ExitCode.OK)
+
+
+def _finish(
+    args: argparse.Namespace,
+    config: config_mod.Config,
+    settings: hunt_mod.Settings,
+    hunt: hunt_mod.Hunt,
+    stop: threading.Event,
+    *,
+    combined: int | None = None,
+) -> int:
+    """Aggregate, classify, report, record and judge a whole hunt (one machine's or combined)."""
+    root, reports_dir, work = settings.root, settings.reports_dir, settings.work
+    budget = config.flaky
+    iterations = hunt.ordered
+    tests = aggregate(iterations)
+    options = _options(settings, iterations)
+    findings: dict[str, Finding] = {}
+    interrupted = hunt.interrupted
+    if not interrupted and args.classify:
+        classifier = Classifier(
+            root,
+            work,
+            timeout=settings.timeout,
+            jobs=settings.jobs,
+            alone=args.alone,
+            stop=stop,
+            options=options,
+        )
+        try:
+            findings = classify_all(classifier, tests, iterations)
+        except KeyboardInterrupt:
+            stop.set()
+            interrupted = True
+        except Stopped:  # pragma: no cover - stop is set only by an interrupt
+            interrupted = True
+    explained: dict[str, Explanation] = {}
+    twice_record: TwiceRun | None = None
+    if not interrupted and args.classify and args.explain:
+        try:
+            twice_record, explained = _explain(args, settings, tests, findings, options, stop)
+        except KeyboardInterrupt:
+            stop.set()
+            interrupted = True
+        except Stopped:  # pragma: no cover - stop is set only by an interrupt
+            interrupted = True
+    count = settings.count if hunt.settled is None else hunt.settled
+    report = build_report(
+        iterations,
+        tests,
+        findings,
+        count=count,
+        seed=settings.seed,
+        complete=not interrupted and len(iterations) == count,
+        budget=budget,
+        pytest_args=settings.pytest_args,
+        options=options,
+        explanations=explained,
+        twice=twice_record,
+        alpha=_alpha(args),
+    )
+    until = None
+    if settings.until is not None and not interrupted:
+        until = _until_meta(settings, settings.until, hunt, tests)
+    report = dataclasses.replace(
+        report, meta=dataclasses.replace(report.meta, slices=combined, until=until)
+    )
+    paths = write_reports(reports_dir, report, tests)
+    _print_summary(report)
+    if report.meta.until is not None:
+        print(f"testgate flaky: {until_line(report.meta)}")
+    print("reports: " + ", ".join(str(p) for p in paths))
+    if not interrupted:
+        _record(replace(config, reports=reports_dir), report)
+    if interrupted:
+        raise Interrupted(
+            f"interrupted after {len(iterations)} of {settings.count} runs; partial report in "
+            f"{paths[0]}; continue with testgate flaky --resume"
+        )
+    failed = False
+    for check in check_flaky(report, budget, today=dt.date.today()):
+        informational = config.is_informational(check.id)
+        mark = check.status.value
+        if check.status is Status.FAIL and informational:
+            mark = Status.WARN.value
+        elif check.status is Status.FAIL:
+            failed = True
+        print(f"{check.id}: {mark}: {check.message}")
+    return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+
+
+def _until_meta(
+    settings: hunt_mod.Settings,
+    until: tuple[float, float],
+    hunt: hunt_mod.Hunt,
+    tests: list[TestSummary],
+) -> UntilMeta:
+    """How an adaptive hunt ended: early (every test settled) or at --count (some were not)."""
+    rate, confidence = until
+    open_ids = unsettled(tests, Until(rate, confidence))
+    early = hunt.settled is not None and hunt.settled < settings.count
+    return UntilMeta(
+        rate=rate,
+        confidence=confidence,
+        max_count=settings.count,
+        stopped="early" if early else "count",
+        settled=not open_ids,
+        unsettled=tuple(open_ids),
+    )
 
 
 def _options(settings: hunt_mod.Settings, iterations: list[Iteration]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from testgate.flaky.aggregate import Iteration
 from testgate.flaky.classify import seed_args
 from testgate.flaky.report import write_run_junit
 from testgate.flaky.runner import run_pytest
+from testgate.flaky.until import Until, settled_prefix
 from testgate.model.flaky import COMPLETED
 
 STATE_FORMAT = 1
@@ -38,10 +39,21 @@ class Settings:
     jobs: int
     timeout: float
     pytest_args: tuple[str, ...] = ()
+    slice: tuple[int, int] | None = None  # (K, M): only iterations K, K+M, K+2M, ...
+    until: tuple[float, float] | None = None  # (RATE, CONFIDENCE): stop once every test settled
+    folder: str = "flaky"  # under reports_dir: the iterations' files
 
     @property
     def work(self) -> Path:
-        return self.reports_dir / "flaky"
+        return self.reports_dir / self.folder
+
+    @property
+    def planned(self) -> list[int]:
+        """The iteration numbers this machine runs, out of the seeded plan of `count`."""
+        if self.slice is None:
+            return list(range(1, self.count + 1))
+        k, m = self.slice
+        return list(range(k, self.count + 1, m))
 
     @property
     def state_path(self) -> Path:
@@ -57,6 +69,8 @@ class Settings:
             "count": self.count,
             "timeout": self.timeout,
             "pytest_args": list(self.pytest_args),
+            "slice": None if self.slice is None else list(self.slice),
+            "until": None if self.until is None else list(self.until),
         }
 
 
@@ -64,6 +78,7 @@ class Settings:
 class Hunt:
     iterations: list[Iteration] = field(default_factory=list)
     interrupted: bool = False
+    settled: int | None = None  # --until: the iterations after which every test was settled
 
     @property
     def ordered(self) -> list[Iteration]:
@@ -104,14 +119,14 @@ def _clear(work: Path) -> None:
     if not work.is_dir():
         return
     for path in work.iterdir():
-        if path.name == "state.json" or path.name.startswith(("run-", "classify-")):
+        if path.name in ("state.json", "slice.json") or path.name.startswith(("run-", "classify-")):
             path.unlink()
 
 
 def finished(settings: Settings) -> list[Iteration]:
     """Iterations already saved by an earlier, interrupted run of the same hunt."""
     done = []
-    for i in range(1, settings.count + 1):
+    for i in settings.planned:
         path = settings.work / f"{settings.name(i)}.json"
         try:
             done.append(Iteration.from_json(json.loads(path.read_text(encoding="utf-8"))))
@@ -175,35 +190,54 @@ def run(
     stop: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Hunt:
-    """Run the iterations not yet finished; Ctrl-C stops cleanly with what is done."""
+    """Run the iterations not yet finished; Ctrl-C stops cleanly with what is done.
+
+    With `settings.until`, the iterations after the first prefix 1..k in which every test is
+    settled are stopped (or never started) and dropped: a seed gives one length however many
+    ran at once.
+    """
     stop = stop or threading.Event()
+    # what stops the running iterations: an interrupt, or with --until the hunt settling
+    halt = stop if settings.until is None else threading.Event()
     if not resume:
         _clear(settings.work)
     settings.work.mkdir(parents=True, exist_ok=True)
     _atomic.write_json(settings.state_path, settings.state())
     hunt = Hunt(finished(settings) if resume else [])
+    until = Until(*settings.until) if settings.until is not None else None
+    if until is not None:
+        hunt.settled = settled_prefix(hunt.iterations, until)
     done_ids = {i.iteration for i in hunt.iterations}
-    todo = [i for i in range(1, settings.count + 1) if i not in done_ids]
+    todo = [] if hunt.settled else [i for i in settings.planned if i not in done_ids]
     start = clock()
     ran = 0
     pool = ThreadPoolExecutor(max_workers=max(1, min(settings.jobs, len(todo) or 1)))
     submitted: list[Future[Iteration]] = []
     taken: set[Future[Iteration]] = set()
     try:
-        submitted = [pool.submit(run_iteration, settings, i, stop) for i in todo]
+        submitted = [pool.submit(run_iteration, settings, i, halt) for i in todo]
         pending = set(submitted)
         while pending:
             ready, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for future in ready:
+                taken.add(future)
+                if future.cancelled() or (hunt.settled and future.exception()):
+                    continue  # stopped because the hunt had settled
                 it = future.result()
                 hunt.iterations.append(it)
-                taken.add(future)
                 ran += 1
                 if progress is not None:
                     progress.write(_progress_line(it, ran, len(todo), clock() - start) + "\n")
                     progress.flush()
+            if until is not None and hunt.settled is None:
+                hunt.settled = settled_prefix(hunt.iterations, until)
+                if hunt.settled is not None:
+                    halt.set()
+                    for future in pending:
+                        future.cancel()
     except KeyboardInterrupt:
         stop.set()
+        halt.set()
         hunt.interrupted = True
         # Every iteration not taken yet: the running ones and those that finished together
         # with the one being reported (their results are saved: they count).
@@ -217,7 +251,18 @@ def run(
                 continue
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    if hunt.settled is not None:
+        _drop_after(settings, hunt, hunt.settled)
     return hunt
+
+
+def _drop_after(settings: Settings, hunt: Hunt, settled: int) -> None:
+    """Forget the iterations past the settled prefix, files and all: a later --resume or
+    report sees the same hunt a single job would have run."""
+    hunt.iterations = [it for it in hunt.iterations if it.iteration <= settled]
+    for i in range(settled + 1, settings.count + 1):
+        for suffix in (".json", ".xml", ".jsonl", ".log"):
+            (settings.work / f"{settings.name(i)}{suffix}").unlink(missing_ok=True)
 
 
 def _progress_line(it: Iteration, done: int, total: int, elapsed: float) -> str:

@@ -199,6 +199,10 @@ def markdown(report: FlakyReport) -> str:
         + ("" if meta.complete is not False else " — **interrupted: partial report**"),
         "",
     ]
+    if meta.slices:
+        lines += [f"Combined from {meta.slices} slices of one seeded plan.", ""]
+    if meta.until is not None:
+        lines += [until_line(meta), ""]
     shown = [t for t in tests if t.verdict in (FLAKY, FAILED)]
     shown.sort(key=lambda t: (t.verdict != FLAKY, t.id))
     if shown:
@@ -264,6 +268,27 @@ def _why(shown: Sequence[FlakyTest], alpha: float | None) -> list[str]:
         lines += [f"| {_cell(e.condition)} | {e.runs} | {e.failed} |" for e in t.evidence]
     lines.append("")
     return lines
+
+
+def until_line(meta: FlakyMeta) -> str:
+    """How a `--until RATE CONFIDENCE` hunt ended."""
+    u = meta.until
+    if u is None:
+        return ""
+    goal = (
+        f"every test flaked or shows a flake rate below {_pc(u.rate)} "
+        f"at {_pc(u.confidence)} confidence"
+    )
+    if u.stopped == "early":
+        return f"stopped early after {meta.count} of at most {u.max_count} runs: {goal}"
+    if u.settled:
+        return f"reached --count {u.max_count}: {goal}"
+    left = u.unsettled
+    shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+    return (
+        f"reached --count {u.max_count} before {goal}: {len(left)} not settled ({shown}); "
+        f"a rate below {_pc(u.rate)} takes {plan(u.rate, u.confidence)} clean runs"
+    )
 
 
 def _split(test_id: str) -> tuple[str, str, str | None]:

@@ -73,6 +73,7 @@ REGISTRY: dict[str, CheckSpec] = {
         _spec("flaky.report", Unit.TEXT),
         _spec("flaky.tests", Unit.COUNT),
         _spec("flaky.quarantine", Unit.TEXT, "test id"),
+        _spec("flaky.new", Unit.COUNT),  # the burn-in of new tests (flaky-new.json)
     )
 }
 

@@ -93,6 +93,89 @@ def _kind(value: object) -> str:
 
 
 @dataclass(frozen=True)
+class UntilMeta:
+    """How a `--until RATE CONFIDENCE` hunt ended: early (all settled) or at its --count."""
+
+    rate: float
+    confidence: float
+    max_count: int
+    stopped: str  # "early" or "count"
+    settled: bool
+    unsettled: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "confidence": self.confidence,
+            "max_count": self.max_count,
+            "stopped": self.stopped,
+            "settled": self.settled,
+            "unsettled": list(self.unsettled),
+        }
+
+    @classmethod
+    def from_json(cls, r: _Reader) -> UntilMeta:
+        stopped = r.required("stopped", (str,), "'early' or 'count'")
+        if stopped not in ("early", "count"):
+            r.fail(f"{stopped!r} is not 'early' or 'count'", "stopped")
+        return cls(
+            rate=float(r.required("rate", (int, float), "a number")),
+            confidence=float(r.required("confidence", (int, float), "a number")),
+            max_count=r.required("max_count", (int,), "a whole number"),
+            stopped=stopped,
+            settled=r.required("settled", (bool,), "true or false"),
+            unsettled=_strings(r, "unsettled"),
+        )
+
+
+@dataclass(frozen=True)
+class BurnInMeta:
+    """What `testgate flaky --new` burned in: the new tests against which base, found how."""
+
+    base: str
+    new: tuple[str, ...]
+    selection: str  # "history" (absent from the base's runs) or "changed-files"
+    base_commit: str | None = None
+    commit: str | None = None  # the checkout that was burned in
+    planned_runs: Mapping[str, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "base_commit": self.base_commit,
+            "commit": self.commit,
+            "selection": self.selection,
+            "new": list(self.new),
+            "planned_runs": None if self.planned_runs is None else dict(self.planned_runs),
+        }
+
+    @classmethod
+    def from_json(cls, r: _Reader) -> BurnInMeta:
+        planned = r.get("planned_runs", (dict,), None, "an object of run counts")
+        if planned is not None and not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in planned.values()
+        ):
+            r.fail("expected an object of run counts", "planned_runs")
+        return cls(
+            base=r.required("base", (str,), "the base ref"),
+            new=_strings(r, "new", required=True),
+            selection=r.required("selection", (str,), "how new tests were selected"),
+            base_commit=r.text("base_commit"),
+            commit=r.text("commit"),
+            planned_runs=None if planned is None else dict(planned),
+        )
+
+
+def _strings(r: _Reader, key: str, *, required: bool = False) -> tuple[str, ...]:
+    value = r.required(key, (list,), "a list") if required else r.get(key, (list,), None, "a list")
+    if value is None:
+        return ()
+    if not all(isinstance(x, str) for x in value):
+        r.fail("expected a list of strings", key)
+    return tuple(value)
+
+
+@dataclass(frozen=True)
 class FlakyMeta:
     format: int = FORMAT
     tool: str | None = "testgate"
@@ -103,9 +186,12 @@ class FlakyMeta:
     pytest_args: tuple[str, ...] | None = None
     confidence: float | None = None
     alpha: float | None = None
+    slices: int | None = None  # combined from this many `--slice K/M` runs
+    until: UntilMeta | None = None
+    burn_in: BurnInMeta | None = None  # flaky-new.json: the burn-in of new tests
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": self.format,
             "tool": self.tool,
             "version": self.version,
@@ -116,6 +202,13 @@ class FlakyMeta:
             "confidence": self.confidence,
             "alpha": self.alpha,
         }
+        if self.slices is not None:
+            out["slices"] = self.slices
+        if self.until is not None:
+            out["until"] = self.until.to_json()
+        if self.burn_in is not None:
+            out["burn_in"] = self.burn_in.to_json()
+        return out
 
     @classmethod
     def from_json(cls, r: _Reader) -> FlakyMeta:
@@ -136,6 +229,9 @@ class FlakyMeta:
             pytest_args=None if args is None else tuple(args),
             confidence=r.number("confidence"),
             alpha=r.number("alpha"),
+            slices=r.integer("slices"),
+            until=UntilMeta.from_json(r.child("until")) if r.data.get("until") else None,
+            burn_in=BurnInMeta.from_json(r.child("burn_in")) if r.data.get("burn_in") else None,
         )
 
 
@@ -277,6 +373,7 @@ class FlakyTest:
     repro_deterministic: bool | None = None
     evidence: tuple[EvidenceRow, ...] = ()
     fix: Fix | None = None
+    new: bool | None = None  # flaky-new.json: new against the burn-in's base
 
     @property
     def executed(self) -> int:
@@ -314,6 +411,7 @@ class FlakyTest:
             "repro_deterministic": self.repro_deterministic,
             "evidence": [e.to_json() for e in self.evidence],
             "fix": None if self.fix is None else self.fix.to_json(),
+            **({} if self.new is None else {"new": self.new}),
         }
 
     @classmethod
@@ -372,6 +470,7 @@ class FlakyTest:
             repro_deterministic=r.boolean("repro_deterministic"),
             evidence=tuple(evidence),
             fix=fix,
+            new=r.boolean("new"),
         )
 
 
