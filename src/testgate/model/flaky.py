@@ -474,15 +474,6 @@ class FlakyTest:
         )
 
 
-def _strings(r: _Reader, key: str) -> tuple[str, ...]:
-    value = r.get(key, (list,), None, "a list of strings")
-    if value is None:
-        return ()
-    if not all(isinstance(v, str) for v in value):
-        r.fail("expected a list of strings", key)
-    return tuple(value)
-
-
 @dataclass(frozen=True)
 class FlakyReport:
     """A whole flake hunt: `meta`, `summary`, one `FlakyRun` per iteration, one `FlakyTest` per id.
