@@ -54,10 +54,8 @@ def check_coverage(
     given: str | None = None,
 ) -> list[CheckResult]:
     """Every coverage check but the diff one (that needs git)."""
-    results: list[CheckResult] = []
-    if budget.fail_under is not None:
-        results.append(check_total(data, budget.fail_under))
-    if budget.fail_under_branches is not None:
+    results = [check_total(data, budget.fail_under)]
+    if budget.fail_under_branches is not None or data.has_branches:
         results.append(check_branches(data, budget.fail_under_branches))
     results.extend(check_modules(data, budget.modules))
     results.append(check_zero(data))
@@ -66,9 +64,22 @@ def check_coverage(
     return results
 
 
-def check_total(data: CoverageData, fail_under: float) -> CheckResult:
+def _unbudgeted(check_id: str, what: str, pc: float, precision: int) -> CheckResult:
+    """The figure the gate read, shown even when no minimum is set: a row that cannot fail."""
+    return CheckResult(
+        check_id,
+        Status.PASS,
+        f"{what} {shown(pc, precision)} (no minimum set)",
+        actual=actual(pc, precision),
+        limit=None,
+    )
+
+
+def check_total(data: CoverageData, fail_under: float | None) -> CheckResult:
     totals = data.totals
     pc = totals.percent
+    if fail_under is None:
+        return _unbudgeted("coverage.total", "total coverage", pc, data.precision)
     text = shown(pc, data.precision)
     if should_fail_under(pc, fail_under, data.precision):
         message = (
@@ -92,8 +103,12 @@ def check_total(data: CoverageData, fail_under: float) -> CheckResult:
     )
 
 
-def check_branches(data: CoverageData, fail_under: float) -> CheckResult:
+def check_branches(data: CoverageData, fail_under: float | None) -> CheckResult:
     totals = data.totals
+    if fail_under is None:
+        return _unbudgeted(
+            "coverage.branches", "branch coverage", totals.branch_percent, data.precision
+        )
     if not data.has_branches:
         return CheckResult(
             "coverage.branches",
