@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from testgate.errors import UsageError
 from testgate.history import store
-from testgate.history.queries import FileTotals, HistoryBaseline, baseline
+from testgate.history.queries import baseline
 from testgate.history.record import record_flaky, record_run
+from testgate.model.history import FileTotals, HistoryBaseline
 
 if TYPE_CHECKING:
     from testgate.config import Config

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate import __version__, _atomic
+from testgate._glob import glob_match
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
 from testgate.model.flaky import FlakyReport
@@ -191,12 +192,6 @@ def _checks(result: GateResult) -> str:
     )
 
 
-def _glob_match(glob: str, path: str) -> bool:
-    from testgate.history.queries import glob_regex
-
-    return glob_regex(glob).match(path) is not None
-
-
 def _modules(
     result: GateResult, coverage: CoverageData | None, modules: Mapping[str, float] | None
 ) -> list[tuple[str, float, float | None]]:
@@ -215,7 +210,7 @@ def _modules(
         out["total"] = (coverage.totals.percent, None)
     for glob, minimum in (modules or {}).items():
         if glob not in out:
-            chosen = [f for p, f in coverage.files.items() if _glob_match(glob, p)]
+            chosen = [f for p, f in coverage.files.items() if glob_match(glob, p)]
             if chosen:
                 pc = CoverageData({f.path: f for f in chosen}).totals.percent
                 out[glob] = (pc, minimum)
