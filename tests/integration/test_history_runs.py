@@ -15,7 +15,7 @@ from pathlib import Path
 from history_project import CLEAN_ENV, Project, make_project
 
 from testgate.checks import GateResult
-from testgate.history import load_baseline, queries, store
+from testgate.history import load_baseline, queries, store, view
 from testgate.render.html import write_html_report
 
 
@@ -97,7 +97,7 @@ def test_history_of_real_runs(tmp_path: Path) -> None:
         reports=[],
         coverage=None,
         flaky=None,
-        history_db=project.db,
+        history=view(project.db),
     ).read_text()
     assert 'id="trends"' in html
     assert "tests/test_calc.py::test_shared_state" in html

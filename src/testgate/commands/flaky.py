@@ -32,8 +32,8 @@ from testgate.flaky.runner import Stopped, positional_args
 from testgate.flaky.stats import plan
 from testgate.flaky.until import Until, unsettled
 from testgate.history import record as history_record
-from testgate.history.publish import warn_only
 from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, UntilMeta
+from testgate.publish import warn_only
 
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)

@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from testgate.errors import UsageError
-from testgate.history import store
+from testgate.history import queries, store
 from testgate.history.queries import baseline
 from testgate.history.record import record_flaky, record_run
-from testgate.model.history import FileTotals, HistoryBaseline
+from testgate.model.history import FileTotals, HistoryBaseline, HistoryView
 
 if TYPE_CHECKING:
     from testgate.config import Config
     from testgate.gate import Baseline
 
 PREFIX = "history:"
+TREND_RUNS = 30  # runs the HTML report's trends and flaky labels span
 
 
 def is_history_baseline(spec: str) -> bool:
@@ -34,6 +35,18 @@ def load_baseline(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseli
     db = store.connect(db_path, create=False)
     try:
         return baseline(db, branch, window=window)
+    finally:
+        db.close()
+
+
+def view(db_path: Path, *, last: int = TREND_RUNS) -> HistoryView | None:
+    """The last gate runs and the flaky labels over them; None when there is no history yet."""
+    if not db_path.is_file():
+        return None
+    db = store.connect(db_path, create=False)
+    try:
+        runs = queries.runs(db, kinds=queries.GATE_KINDS, last=last)
+        return HistoryView(tuple(runs), queries.flaky_tests(db, last=last))
     finally:
         db.close()
 
@@ -64,4 +77,5 @@ __all__ = [
     "load_baseline",
     "record_flaky",
     "record_run",
+    "view",
 ]

@@ -147,3 +147,11 @@ class HistoryBaseline:
         b = sum(f.branches for f in chosen)
         mb = sum(f.missing_branches for f in chosen)
         return percent(s - m + b - mb, s + b)
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """What the HTML report shows from the history: recent gate runs and the flaky labels."""
+
+    runs: tuple[RunRow, ...] = ()
+    flaky: FlakyHistory = field(default_factory=lambda: FlakyHistory((), ()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import posixpath
+import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -21,10 +22,11 @@ from testgate._glob import glob_match
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
 from testgate.model.flaky import FlakyReport
+from testgate.model.history import FlakyStat, HistoryView, RunRow
 from testgate.render import svg
+from testgate.render.badges import flaky_count
 
 SLOWEST = 25
-TREND_RUNS = 30
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
     "img-src data:; base-uri 'none'; form-action 'none'"
@@ -290,7 +292,7 @@ def _failures(reports: Sequence[JUnitReport]) -> str:
     )
 
 
-def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> str:
+def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]) -> str:
     parts = []
     if flaky is not None:
         hunted = flaky.flaky
@@ -341,7 +343,7 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
                 (
                     f"<pre>{_e(t.repro)}</pre>"
                     if t.repro
-                    else f"<pre>python -m pytest {_e(_quote(t.node_id))}</pre>",
+                    else f"<pre>python -m pytest {_e(shlex.quote(t.node_id))}</pre>",
                     t.repro or "",
                     "",
                 ),
@@ -366,28 +368,15 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
     return "".join(parts)
 
 
-def _quote(node_id: str) -> str:
-    import shlex
-
-    return shlex.quote(node_id)
-
-
-def _history(history_db: Path | None) -> tuple[str, list[Any]]:
+def _history(history: HistoryView | None) -> tuple[str, list[FlakyStat]]:
     """Trend charts (when history has more than one run) and the tests it labels flaky."""
-    if history_db is None or not history_db.is_file():
+    if history is None:
         return "", []
-    from testgate.history import queries, store
-
-    db = store.connect(history_db, create=False)
-    try:
-        runs = queries.runs(db, kinds=queries.GATE_KINDS, last=TREND_RUNS)
-        flaky = queries.flaky_tests(db, last=TREND_RUNS)
-    finally:
-        db.close()
+    runs, flaky = history.runs, history.flaky
     if len(runs) < 2:
         return "", list(flaky.active)
 
-    def label(r: Any) -> str:
+    def label(r: RunRow) -> str:
         return f"run {r.id} {r.time[:16].replace('T', ' ')} {(r.commit or '')[:8]}".strip()
 
     charts = []
@@ -424,15 +413,13 @@ def render_html(
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
     flaky: FlakyReport | None,
-    history_db: Path | None,
+    history: HistoryView | None,
     modules: Mapping[str, float] | None = None,
     title: str = "testgate report",
     now: dt.datetime | None = None,
 ) -> str:
-    from testgate.render.badges import flaky_count
-
     totals = sum((r.totals for r in reports), start=Totals())
-    trends, history_flaky = _history(history_db)
+    trends, history_flaky = _history(history)
     durations = [c.duration for r in reports for c in r.cases]
     when = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     sessions = ", ".join(
@@ -481,7 +468,7 @@ def write_html_report(
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
     flaky: FlakyReport | None,
-    history_db: Path | None,
+    history: HistoryView | None,
     modules: Mapping[str, float] | None = None,
 ) -> Path:
     """Write the report atomically; `modules` (coverage.modules budgets) adds bars for globs
@@ -493,7 +480,7 @@ def write_html_report(
             reports=reports,
             coverage=coverage,
             flaky=flaky,
-            history_db=history_db,
+            history=history,
             modules=modules,
         ),
     )
