@@ -5,7 +5,6 @@ import pytest
 from testgate.checks import Status
 from testgate.checks._common import glob_match, plural, specificity
 from testgate.checks.coverage import (
-    CoverageBaseline,
     check_branches,
     check_coverage,
     check_drop,
@@ -15,6 +14,7 @@ from testgate.checks.coverage import (
 )
 from testgate.config import CoverageBudget
 from testgate.model import CoverageData, FileCoverage
+from testgate.model.gate import CoverageBaseline
 
 
 def fc(path: str, statements: int, missing: int, branches: int = 0, mb: int = 0) -> FileCoverage:

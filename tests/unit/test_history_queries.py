@@ -346,15 +346,15 @@ def test_the_gate_gets_a_history_baseline_in_its_own_terms(tmp_path: Path) -> No
     (tmp_path / "pyproject.toml").write_text('[tool.testgate]\nhistory = "h.sqlite"\n')
     db = tmp_path / "h.sqlite"
     _run(db, {"t.py::a": (P, 0.5)}, covered={"src/a.py": (10, 2)}, commit="abcdef123456")
-    base = gate_baseline("history:main", load(tmp_path))
+    base = gate_baseline("history:main", load(tmp_path).history_path)
     assert base.source.startswith("history:main (run 1, abcdef1234, ")
     assert base.coverage is not None
     assert (base.coverage.percent, base.coverage.files) == (80.0, {"src/a.py": (10, 2)})
     assert base.durations == {"t.py::a": 0.5}
     _run(db, {"t.py::s": S})  # the newest run has no coverage; durations span 5 runs
-    newer = gate_baseline("history:main", load(tmp_path))
+    newer = gate_baseline("history:main", load(tmp_path).history_path)
     assert (newer.coverage, newer.durations) == (None, {"t.py::a": 0.5})
     db.unlink()
     _run(db, {"t.py::s": S})
-    bare = gate_baseline("history:main", load(tmp_path))
+    bare = gate_baseline("history:main", load(tmp_path).history_path)
     assert (bare.coverage, bare.durations) == (None, None)

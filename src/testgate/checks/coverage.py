@@ -7,7 +7,6 @@ Percentages are compared exactly as `coverage report --fail-under` compares them
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from coverage.results import should_fail_under
 
@@ -15,17 +14,9 @@ from testgate.checks import CheckResult, Status
 from testgate.checks._common import glob_match, num, plural
 from testgate.config import CoverageBudget
 from testgate.model import CoverageData, CoverageTotals, FileCoverage, display_percent
+from testgate.model.gate import CoverageBaseline
 
 MAX_LISTED = 50
-
-
-@dataclass(frozen=True)
-class CoverageBaseline:
-    """A previous run's coverage: the total, and per file (statements, missing lines) if known."""
-
-    percent: float
-    files: Mapping[str, tuple[int, int]] | None
-    source: str
 
 
 def shown(pc: float, precision: int) -> str:

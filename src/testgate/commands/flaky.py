@@ -21,14 +21,14 @@ from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
 from testgate.checks.flaky_new import check_flaky_new
 from testgate.commands import _argtypes
-from testgate.errors import ExitCode, Interrupted, UsageError
+from testgate.errors import ExitCode, Interrupted, Stopped, UsageError
 from testgate.flaky import burnin
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky import slices as slices_mod
 from testgate.flaky.aggregate import Iteration, TestSummary, aggregate
 from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
 from testgate.flaky.report import build_report, markdown, until_line, write_reports
-from testgate.flaky.runner import Stopped, positional_args
+from testgate.flaky.runner import positional_args
 from testgate.flaky.stats import plan
 from testgate.flaky.until import Until, unsettled
 from testgate.history import record as history_record

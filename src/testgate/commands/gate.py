@@ -9,7 +9,8 @@ from testgate import _atomic
 from testgate import publish as publishing
 from testgate.commands import _budget
 from testgate.config import Config
-from testgate.gate import GateRun, evaluate
+from testgate.gate import evaluate
+from testgate.model.gate import GateRun
 from testgate.render import jsonreport, junitxml, markdown
 
 

@@ -7,17 +7,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from testgate.errors import UsageError
 from testgate.history import queries, store
 from testgate.history.queries import baseline
 from testgate.history.record import record_flaky, record_run
+from testgate.model.gate import Baseline, CoverageBaseline
 from testgate.model.history import FileTotals, HistoryBaseline, HistoryView
-
-if TYPE_CHECKING:
-    from testgate.config import Config
-    from testgate.gate import Baseline
 
 PREFIX = "history:"
 TREND_RUNS = 30  # runs the HTML report's trends and flaky labels span
@@ -51,12 +47,9 @@ def view(db_path: Path, *, last: int = TREND_RUNS) -> HistoryView | None:
         db.close()
 
 
-def gate_baseline(spec: str, config: Config) -> Baseline:
+def gate_baseline(spec: str, db_path: Path) -> Baseline:
     """`--baseline history:BRANCH` as the gate's `Baseline` (coverage per file, durations)."""
-    from testgate.checks.coverage import CoverageBaseline
-    from testgate.gate import Baseline
-
-    found = load_baseline(spec, config.history_path)
+    found = load_baseline(spec, db_path)
     run = found.run
     source = f"{spec} (run {run.id}, {(run.commit or 'no commit')[:10]}, {run.time})"
     coverage = (
