@@ -19,13 +19,13 @@ from testgate.checks import flaky_new as flaky_new_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.diff import check_diff, diff_error
 from testgate.checks.flaky import check_flaky
+from testgate.checks.informational import downgrade
 from testgate.checks.inventory import check_inventory
 from testgate.checks.shards import check_shard_folder
 from testgate.config import Config
 from testgate.errors import GitError, InputError, TestgateError
 from testgate.history.record import provenance
 from testgate.model import JUnitReport
-from testgate.model.checkids import never_informational
 from testgate.model.diff import Parsed
 from testgate.model.flaky import FlakyReport
 from testgate.model.gate import Baseline, CoverageInput, FlakyInput, GateInputs, GateRun
@@ -279,15 +279,4 @@ def _flaky_new_check(new: FlakyInput, commit: str | None, config: Config) -> Che
 
 
 def informational(config: Config, checks: list[CheckResult]) -> list[CheckResult]:
-    """Informational checks warn instead of failing; inputs never do (fail closed), nor
-    failing tests (`informational = ["tests"]` covers the other tests.* checks)."""
-    out = []
-    for c in checks:
-        if (
-            c.status is Status.FAIL
-            and not never_informational(c.id)
-            and config.is_informational(c.id)
-        ):
-            c = dataclasses.replace(c, status=Status.WARN, message=c.message + " (informational)")
-        out.append(c)
-    return out
+    return downgrade(checks, config.is_informational)

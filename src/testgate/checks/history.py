@@ -8,12 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from testgate.checks import CheckResult, Status
-from testgate.model import display_percent
+from testgate.checks.coverage import shown
 from testgate.model.history import TrendPoint, coverage_drop
-
-
-def _pc(value: float) -> str:
-    return display_percent(value, 2) + "%"
 
 
 def coverage_drop_check(
@@ -30,7 +26,7 @@ def coverage_drop_check(
         )  # fmt: skip
     span = (
         f"over the last {len(points)} runs "
-        f"({_pc(drop.first.percent)} -> {_pc(drop.latest.percent)})"
+        f"({shown(drop.first.percent, 2)} -> {shown(drop.latest.percent, 2)})"
     )
     if drop.points > max_drop:
         return CheckResult(
