@@ -15,7 +15,7 @@ from testgate.checks.history import coverage_drop_check
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, InputError, UsageError
 from testgate.history import importer, queries, store
-from testgate.history.record import Provenance
+from testgate.history.record import Provenance, provenance
 from testgate.model import display_percent
 from testgate.model.history import RunRow, coverage_drop
 
@@ -307,8 +307,6 @@ def _import(args: argparse.Namespace) -> int:
     path, cfg = db_path(args)
     origin = None
     if args.commit or args.on_branch or args.ci_job:
-        from testgate.history.record import provenance
-
         here = provenance(cfg.root)
         origin = Provenance(
             args.commit or here.commit, args.on_branch or here.branch, args.ci_job or here.ci_job
