@@ -107,6 +107,15 @@ def gather(
     )
 
 
+def load_baseline(spec: str | os.PathLike[str], *, root: Path, history_path: Path) -> Baseline:
+    """The one way a baseline is named: `history:BRANCH` (the newest run on BRANCH in the
+    history), or a previous reports/ folder or its gate.json, coverage.json or durations.json."""
+    if history.is_history_baseline(str(spec)):
+        return history.read_baseline(str(spec), history_path)
+    path = Path(spec) if Path(spec).is_absolute() else root / spec
+    return reader.read_baseline(path, root)
+
+
 def _baseline(
     config: Config, given: str | os.PathLike[str] | None, which: Collection[str]
 ) -> tuple[Baseline | None, str | None]:
@@ -118,12 +127,7 @@ def _baseline(
     if spec is None or not (needs or given is not None):
         return None, None
     try:
-        if history.is_history_baseline(str(spec)):
-            return history.gate_baseline(str(spec), config.history_path), None
-        path = Path(spec)
-        return reader.load_baseline(
-            path if path.is_absolute() else config.root / path, config.root
-        ), None
+        return load_baseline(spec, root=config.root, history_path=config.history_path), None
     except TestgateError as exc:  # a folder that isn't one, or history:BRANCH with no run
         return None, exc.message
 

@@ -9,7 +9,7 @@ import pytest
 from testgate._glob import glob_regex
 from testgate.checks import GateResult
 from testgate.errors import InputError, UsageError
-from testgate.history import load_baseline, queries, record_flaky, record_run, store
+from testgate.history import newest_run, queries, record_flaky, record_run, store
 from testgate.history.record import Provenance
 from testgate.model import Case, CoverageData, FileCoverage, JUnitReport, Outcome
 from testgate.model.flaky import FlakyReport
@@ -314,7 +314,7 @@ def test_baseline_is_the_newest_real_run_on_the_branch(db_path: Path) -> None:
         _run(db_path, {"t.py::a": (P, seconds), "t.py::s": S}, covered={"src/a.py": (10, 1)})
     newest = _run(db_path, {"t.py::a": (P, 0.2)}, covered={"src/a.py": (10, 2), "b.py": (10, 0)})
     _run(db_path, {"t.py::a": (P, 9.0)}, branch="feature", covered={"src/a.py": (10, 10)})
-    base = load_baseline("history:main", db_path, window=3)
+    base = newest_run("history:main", db_path, window=3)
     assert base.run.id == newest
     assert base.coverage == pytest.approx(90.0)
     assert base.files["src/a.py"].percent == 80.0
@@ -322,11 +322,11 @@ def test_baseline_is_the_newest_real_run_on_the_branch(db_path: Path) -> None:
     assert base.module_percent("none/*") is None
     assert base.durations == {"t.py::a": 0.2}  # median of 0.1, 0.2, 0.2; skipped left out
     with pytest.raises(InputError, match="no run on branch 'release'"):
-        load_baseline("history:release", db_path)
+        newest_run("history:release", db_path)
     with pytest.raises(UsageError, match="expected history:BRANCH"):
-        load_baseline("history:", db_path)
+        newest_run("history:", db_path)
     with pytest.raises(InputError, match="no run history yet"):
-        load_baseline("history:main", db_path.parent / "none.sqlite")
+        newest_run("history:main", db_path.parent / "none.sqlite")
 
 
 def test_a_recent_median_counts_every_recent_run_not_only_the_slow_ones(db_path: Path) -> None:
@@ -341,20 +341,20 @@ def test_a_recent_median_counts_every_recent_run_not_only_the_slow_ones(db_path:
 
 def test_the_gate_gets_a_history_baseline_in_its_own_terms(tmp_path: Path) -> None:
     from testgate.config import load
-    from testgate.history import gate_baseline
+    from testgate.history import read_baseline
 
     (tmp_path / "pyproject.toml").write_text('[tool.testgate]\nhistory = "h.sqlite"\n')
     db = tmp_path / "h.sqlite"
     _run(db, {"t.py::a": (P, 0.5)}, covered={"src/a.py": (10, 2)}, commit="abcdef123456")
-    base = gate_baseline("history:main", load(tmp_path).history_path)
+    base = read_baseline("history:main", load(tmp_path).history_path)
     assert base.source.startswith("history:main (run 1, abcdef1234, ")
     assert base.coverage is not None
     assert (base.coverage.percent, base.coverage.files) == (80.0, {"src/a.py": (10, 2)})
     assert base.durations == {"t.py::a": 0.5}
     _run(db, {"t.py::s": S})  # the newest run has no coverage; durations span 5 runs
-    newer = gate_baseline("history:main", load(tmp_path).history_path)
+    newer = read_baseline("history:main", load(tmp_path).history_path)
     assert (newer.coverage, newer.durations) == (None, {"t.py::a": 0.5})
     db.unlink()
     _run(db, {"t.py::s": S})
-    bare = gate_baseline("history:main", load(tmp_path).history_path)
+    bare = read_baseline("history:main", load(tmp_path).history_path)
     assert (bare.coverage, bare.durations) == (None, None)

@@ -1,7 +1,7 @@
 """The embedded run history (`reports/history.sqlite`): record runs, ask what changed.
 
 `record_run` is what `testgate gate` calls; `record_flaky` what `testgate flaky` calls;
-`load_baseline("history:main", ...)` is what `--baseline history:main` resolves to.
+`read_baseline("history:main", ...)` is what `--baseline history:main` resolves to.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def is_history_baseline(spec: str) -> bool:
     return spec.startswith(PREFIX)
 
 
-def load_baseline(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseline:
+def newest_run(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseline:
     """`history:BRANCH` -> the newest run on BRANCH in the history at `db_path`."""
     branch = spec.removeprefix(PREFIX)
     if not is_history_baseline(spec) or not branch:
@@ -47,9 +47,9 @@ def view(db_path: Path, *, last: int = TREND_RUNS) -> HistoryView | None:
         db.close()
 
 
-def gate_baseline(spec: str, db_path: Path) -> Baseline:
+def read_baseline(spec: str, db_path: Path) -> Baseline:
     """`--baseline history:BRANCH` as the gate's `Baseline` (coverage per file, durations)."""
-    found = load_baseline(spec, db_path)
+    found = newest_run(spec, db_path)
     run = found.run
     source = f"{spec} (run {run.id}, {(run.commit or 'no commit')[:10]}, {run.time})"
     coverage = (
@@ -65,9 +65,9 @@ def gate_baseline(spec: str, db_path: Path) -> Baseline:
 __all__ = [
     "FileTotals",
     "HistoryBaseline",
-    "gate_baseline",
     "is_history_baseline",
-    "load_baseline",
+    "newest_run",
+    "read_baseline",
     "record_flaky",
     "record_run",
     "view",

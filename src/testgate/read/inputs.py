@@ -88,7 +88,7 @@ def load_coverage(reports_dir: Path, root: Path) -> CoverageData:
     return load_project_coverage(reports_dir, root=root)
 
 
-def load_baseline(path: Path, root: Path) -> Baseline:
+def read_baseline(path: Path, root: Path) -> Baseline:
     """A previous reports/ folder, or its gate.json, coverage.json or durations.json."""
     shown = rel(path, root)
     if not path.exists():
