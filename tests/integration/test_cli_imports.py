@@ -1,4 +1,7 @@
-"""The CLI imports only the module of the command that runs (what keeps it starting fast)."""
+"""The CLI imports only the module of the command that runs (what keeps it starting fast).
+
+Whether testgate's coverage reader (and with it coverage.py's reporting) was imported is asked
+of testgate's own module: under `nox -s integration` every child process runs coverage.py."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import sys
 from testgate.cli import main
 main(sys.argv[1:])
 commands = sorted(m for m in sys.modules if m.startswith("testgate.commands."))
-print(commands, "coverage" in sys.modules)
+print(commands, "testgate.read.coverage" in sys.modules)
 """
 
 
