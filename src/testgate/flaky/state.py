@@ -16,6 +16,7 @@ import json
 import locale
 import logging
 import os
+import re
 import signal
 import sys
 import sysconfig
@@ -40,6 +41,7 @@ SKIP_DIRS = frozenset(
 _CONTAINERS = (list, dict, set, bytearray)
 Restore = Callable[[], object]
 _MISSING = object()
+_REPEAT_SUFFIX = re.compile(r"-?\d+-\d+\]$")
 
 
 def _short(value: Any) -> str:
@@ -402,11 +404,11 @@ class StateWatch:
             self.prefix = self.root.relative_to(here).as_posix() + "/"
 
     def _id(self, item: pytest.Item) -> str:
-        from testgate.flaky.runner import base_id
-
         callspec = getattr(item, "callspec", None)
-        repeated = callspec is not None and "__pytest_repeat_step_number" in callspec.params
-        return self.prefix + base_id(item.nodeid, repeated=repeated)
+        nodeid = item.nodeid
+        if callspec is not None and "__pytest_repeat_step_number" in callspec.params:
+            nodeid = _REPEAT_SUFFIX.sub("]", nodeid).replace("[]", "")  # `t[a-1-2]` -> `t[a]`
+        return self.prefix + nodeid
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import posixpath
+import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -17,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from testgate import __version__, _atomic
+from testgate._glob import glob_match
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
 from testgate.model.flaky import FlakyReport, FlakyTest
+from testgate.model.history import FlakyStat, HistoryView, RunRow
 from testgate.render import svg
+from testgate.render.badges import flaky_count
 
 SLOWEST = 25
-TREND_RUNS = 30
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
     "img-src data:; base-uri 'none'; form-action 'none'"
@@ -191,12 +194,6 @@ def _checks(result: GateResult) -> str:
     )
 
 
-def _glob_match(glob: str, path: str) -> bool:
-    from testgate.history.queries import glob_regex
-
-    return glob_regex(glob).match(path) is not None
-
-
 def _modules(
     result: GateResult, coverage: CoverageData | None, modules: Mapping[str, float] | None
 ) -> list[tuple[str, float, float | None]]:
@@ -215,7 +212,7 @@ def _modules(
         out["total"] = (coverage.totals.percent, None)
     for glob, minimum in (modules or {}).items():
         if glob not in out:
-            chosen = [f for p, f in coverage.files.items() if _glob_match(glob, p)]
+            chosen = [f for p, f in coverage.files.items() if glob_match(glob, p)]
             if chosen:
                 pc = CoverageData({f.path: f for f in chosen}).totals.percent
                 out[glob] = (pc, minimum)
@@ -326,7 +323,7 @@ def _evidence(hunted: Sequence[FlakyTest], alpha: float | None) -> str:
     )
 
 
-def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> str:
+def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]) -> str:
     parts = []
     if flaky is not None:
         hunted = flaky.flaky
@@ -382,7 +379,7 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
                 (
                     f"<pre>{_e(t.repro)}</pre>"
                     if t.repro
-                    else f"<pre>python -m pytest {_e(_quote(t.node_id))}</pre>",
+                    else f"<pre>python -m pytest {_e(shlex.quote(t.node_id))}</pre>",
                     t.repro or "",
                     "",
                 ),
@@ -407,28 +404,15 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
     return "".join(parts)
 
 
-def _quote(node_id: str) -> str:
-    import shlex
-
-    return shlex.quote(node_id)
-
-
-def _history(history_db: Path | None) -> tuple[str, list[Any]]:
+def _history(history: HistoryView | None) -> tuple[str, list[FlakyStat]]:
     """Trend charts (when history has more than one run) and the tests it labels flaky."""
-    if history_db is None or not history_db.is_file():
+    if history is None:
         return "", []
-    from testgate.history import queries, store
-
-    db = store.connect(history_db, create=False)
-    try:
-        runs = queries.runs(db, kinds=queries.GATE_KINDS, last=TREND_RUNS)
-        flaky = queries.flaky_tests(db, last=TREND_RUNS)
-    finally:
-        db.close()
+    runs, flaky = history.runs, history.flaky
     if len(runs) < 2:
         return "", list(flaky.active)
 
-    def label(r: Any) -> str:
+    def label(r: RunRow) -> str:
         return f"run {r.id} {r.time[:16].replace('T', ' ')} {(r.commit or '')[:8]}".strip()
 
     charts = []
@@ -465,15 +449,13 @@ def render_html(
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
     flaky: FlakyReport | None,
-    history_db: Path | None,
+    history: HistoryView | None,
     modules: Mapping[str, float] | None = None,
     title: str = "testgate report",
     now: dt.datetime | None = None,
 ) -> str:
-    from testgate.render.badges import flaky_count
-
     totals = sum((r.totals for r in reports), start=Totals())
-    trends, history_flaky = _history(history_db)
+    trends, history_flaky = _history(history)
     durations = [c.duration for r in reports for c in r.cases]
     when = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     sessions = ", ".join(
@@ -522,7 +504,7 @@ def write_html_report(
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
     flaky: FlakyReport | None,
-    history_db: Path | None,
+    history: HistoryView | None,
     modules: Mapping[str, float] | None = None,
 ) -> Path:
     """Write the report atomically; `modules` (coverage.modules budgets) adds bars for globs
@@ -534,7 +516,7 @@ def write_html_report(
             reports=reports,
             coverage=coverage,
             flaky=flaky,
-            history_db=history_db,
+            history=history,
             modules=modules,
         ),
     )

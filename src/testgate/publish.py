@@ -12,6 +12,7 @@ from pathlib import Path
 from testgate.checks import GateResult
 from testgate.config import Config
 from testgate.errors import TestgateError
+from testgate.history import view
 from testgate.history.record import record_run
 from testgate.model import CoverageData, JUnitReport
 from testgate.model.flaky import FlakyReport
@@ -58,7 +59,7 @@ def publish(
         reports=reports,
         coverage=coverage,
         flaky=flaky,
-        history_db=config.history_path,
+        history=view(config.history_path),
         modules=config.coverage.modules,
     )
     badges = write_badges(
