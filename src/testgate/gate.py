@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -16,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from testgate import _safeio as safeio
 from testgate import history
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.checks import coverage as coverage_checks
@@ -94,10 +94,18 @@ def read_reports(
     reports, errors = [], []
     for path in files if files is not None else junit_files(config.reports_dir):
         try:
-            reports.append(read_junit(path, root=config.root, salvage=salvage))
+            reports.append(
+                read_junit(path, root=config.root, salvage=salvage, within=_trusted(config))
+            )
         except InputError as exc:
             errors.append(exc.message)
     return reports, errors
+
+
+def _trusted(config: Config) -> tuple[Path, ...]:
+    """Where files found by name (not named by the user) may lead: the project and the
+    reports folder the configuration or command line named."""
+    return (config.root, config.reports_dir)
 
 
 def _run_started(reports: list[JUnitReport]) -> float | None:
@@ -234,11 +242,8 @@ def load_baseline(path: Path, config: Config) -> Baseline:
     return Baseline(shown, cov, durations)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable JSON ({exc})") from None
+def _json(path: Path, within: tuple[Path, ...] | None = None) -> dict[str, Any]:
+    doc = safeio.read_json(path, within=within)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a JSON object")
     return doc
@@ -287,9 +292,12 @@ def _line_finder(root: Path) -> Callable[[Case], int | None]:
 
     @functools.lru_cache(maxsize=1024)
     def source(path: str) -> list[str]:
+        # A path from an artifact: only a regular file of the project, of a sane size.
         try:
-            return (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            return safeio.read_text(
+                root / path, within=(root,), limit=safeio.MAX_SOURCE_BYTES, errors="replace"
+            ).splitlines()
+        except InputError:
             return []
 
     def line_of(case: Case) -> int | None:
@@ -310,15 +318,15 @@ def _flaky(config: Config) -> tuple[FlakyReport | None, list[CheckResult]]:
     if not path.exists():
         return None, new
     try:
-        doc = _json(path)
+        doc = _json(path, _trusted(config))
     except InputError as exc:
         return None, [input_checks.check_input("inputs.flaky", exc.message, ""), *new]
     shown = _rel(path, config.root)
-    checks = [input_checks.check_input("inputs.flaky", None, f"{shown} read")]
     try:
         report = FlakyReport.from_json(doc, shown)
-    except InputError as exc:  # JSON, but not a flake-hunt report testgate can judge
-        return None, [*checks, CheckResult("flaky.report", Status.FAIL, exc.message), *new]
+    except InputError as exc:  # JSON, but not a flake-hunt report: an input error, exit 2
+        return None, [input_checks.check_input("inputs.flaky", exc.message, ""), *new]
+    checks = [input_checks.check_input("inputs.flaky", None, f"{shown} read")]
     checks += check_flaky(report, config.flaky, today=dt.date.today())
     return report, checks + new
 
@@ -329,7 +337,7 @@ def _flaky_new(config: Config) -> list[CheckResult]:
     if not path.exists():
         return []
     try:
-        report = FlakyReport.from_json(_json(path), _rel(path, config.root))
+        report = FlakyReport.from_json(_json(path, _trusted(config)), _rel(path, config.root))
     except InputError as exc:
         return [CheckResult(flaky_new_checks.CHECK_ID, Status.FAIL, exc.message)]
     commit = provenance(config.root).commit

@@ -238,7 +238,7 @@ def test_baseline_files(project: Path) -> None:
     assert load_baseline(dur, cfg).durations == {"t::a": 1.0}
     for body, error in [
         ("[1]", "expected a JSON object"),
-        ("{", "unreadable JSON"),
+        ("{", "not valid JSON"),
         ('{"files": 3}', "not a coverage.py JSON report"),
     ]:
         cov.write_text(body, encoding="utf-8")

@@ -16,9 +16,11 @@ import coverage
 from coverage.python import PythonFileReporter
 from coverage.results import should_fail_under
 
+from testgate._safeio import MAX_SOURCE_BYTES, open_input, read_bytes
 from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import num, plural
 from testgate.checks.coverage import actual, shown
+from testgate.errors import InputError
 from testgate.model import CoverageData, FileCoverage, percent
 
 BASE_CANDIDATES = ("origin/HEAD", "origin/main", "main", "master")
@@ -127,9 +129,10 @@ def changed_lines(
         if only is not None and path not in only:
             continue
         try:
-            count = len((root / path).read_bytes().splitlines())
-        except OSError:
+            data = read_bytes(root / path, within=(root,), limit=MAX_SOURCE_BYTES)
+        except InputError:
             continue
+        count = len(data.splitlines())
         lines[path] = set(range(1, count + 1))
     return Diff(ref, commit, {p: frozenset(s) for p, s in lines.items() if s})
 
@@ -150,6 +153,10 @@ def source_lines(root: Path, paths: Iterable[str]) -> Parsed:
     cov = _coverage_config(root)
     out: dict[str, tuple[frozenset[int], dict[int, int]]] = {}
     for path in paths:
+        try:
+            open_input(root / path, within=(root,), limit=MAX_SOURCE_BYTES).close()
+        except InputError:
+            continue  # not a regular file of the project: never handed to the parser
         try:
             reporter = PythonFileReporter(str(root / path), coverage=cov)
             out[path] = (

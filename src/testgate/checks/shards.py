@@ -7,13 +7,14 @@ caller), never from the files that happened to arrive.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from testgate._safeio import MANIFEST_BYTES, MAX_SPLITS, read_json
 from testgate.checks import CheckResult, Status
+from testgate.errors import InputError
 
 CHECK_ID = "inputs.shards"
 _SHARD = re.compile(r"^(?P<session>[A-Za-z0-9_.]+)-(?P<group>[1-9][0-9]*)\.(?P<ext>xml|json)$")
@@ -117,8 +118,8 @@ def _manifests(junit_dir: Path) -> list[tuple[str, dict[str, object]]]:
         if not m:
             continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_json(path, within=(junit_dir,), limit=MANIFEST_BYTES)
+        except InputError:
             continue
         if isinstance(data, dict):
             out.append((m["session"], data))
@@ -134,7 +135,7 @@ def recorded_splits(junit_dir: Path) -> dict[str, set[int]]:
     out: dict[str, set[int]] = defaultdict(set)
     for session, data in _manifests(junit_dir):
         n = data.get("splits")
-        if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_SPLITS:
             out[session].add(n)
     return dict(out)
 

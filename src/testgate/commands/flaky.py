@@ -35,6 +35,7 @@ from testgate.history import record as history_record
 from testgate.history.publish import warn_only
 from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, UntilMeta
 
+MIN_PLAN_RATE = 1e-6
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)
 _seconds = _argtypes.real(
@@ -139,6 +140,11 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.plan is not None:
+        if args.plan[0] < MIN_PLAN_RATE:  # 1 - rate rounds to 1: no finite plan exists
+            raise UsageError(
+                f"--plan {args.plan[0]:g}: a flake rate below {MIN_PLAN_RATE:g} needs more "
+                "runs than a hunt can make; give a larger RATE"
+            )
         print(plan(*args.plan))
         return int(ExitCode.OK)
     pytest_args = list(args.pytest_args)

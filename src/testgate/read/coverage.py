@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,7 @@ from coverage.exceptions import (
 from coverage.files import PathAliases
 from coverage.report_core import get_analysis_to_report
 
+from testgate._safeio import open_input
 from testgate.errors import ConfigError, InputError
 from testgate.model import CoverageData, CoverageTotals, FileCoverage
 from testgate.read.cobertura import read_cobertura
@@ -210,14 +212,14 @@ def package_totals(data: CoverageData) -> dict[str, CoverageTotals]:
 
 def _head(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
-            head = handle.read(64)
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            raise InputError(f"{path}: is a folder, not a coverage file")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file; {RUN_HINT}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a coverage file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+    with open_input(path) as handle:  # a FIFO or device is refused here, without blocking
+        head = handle.read(64)
     if not head.strip():
         raise InputError(f"{path}: empty file (an interrupted run?); {RUN_HINT}")
     return head
