@@ -302,7 +302,8 @@ def _line_finder(root: Path) -> Callable[[Case], int | None]:
 
     def line_of(case: Case) -> int | None:
         path = duration_checks.file_of(case)
-        name = case.node_id.rsplit("::", 1)[-1].split("[", 1)[0]
+        # the parameters first: they may hold "::" themselves (test_x[a::b])
+        name = case.node_id.split("[", 1)[0].rsplit("::", 1)[-1]
         pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
         for n, text in enumerate(source(path), 1):
             if pattern.match(text):

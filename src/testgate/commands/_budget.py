@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from testgate._escape import write_command
 from testgate._safeio import OutputError, append_text
 from testgate.checks import GateResult, Status
 from testgate.config import Config, load
@@ -42,7 +43,7 @@ def show(result: GateResult, name: str = "gate") -> None:
     sys.stdout.write(text.render(result, color=text.use_color(sys.stdout), name=name))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github.render(result):
-            print(line)
+            write_command(sys.stdout, line)
     sys.stdout.flush()
 
 

@@ -10,8 +10,10 @@ reports coverage.py writes (JSON, Cobertura, HTML) are replaced atomically.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -33,7 +35,7 @@ from coverage.exceptions import (
 from coverage.files import PathAliases
 from coverage.report_core import get_analysis_to_report
 
-from testgate._safeio import open_input
+from testgate._safeio import OutputError, open_input, output_error
 from testgate.errors import ConfigError, InputError
 from testgate.model import CoverageData, CoverageTotals, FileCoverage
 from testgate.read.cobertura import read_cobertura
@@ -320,6 +322,9 @@ def _combine(paths: list[Path], root: Path, out: Path) -> PathRemap:
     return remap
 
 
+_NO_SPACE = re.compile(r"disk is full|disk I/O error|file too large|database or disk", re.I)
+_WRITE_ERRNOS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES))
+
 _CANT_COMBINE_HINT = (
     "record every run with the same branch setting ([tool.coverage.run] branch) and combine again"
 )
@@ -387,6 +392,11 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
     except NotPython as exc:
         raise InputError(f"{display}: {_one_line(exc)}") from None
     except DataError as exc:
+        if _NO_SPACE.search(str(exc)):  # SQLite could not write: the data file is not at fault
+            raise OutputError(
+                f"{display}: cannot write the combined coverage data: the disk is full or the"
+                f" file size limit is reached ({_one_line(exc)}); free space and run again"
+            ) from None
         raise InputError(
             f"{display}: {_one_line(exc)}; {hint or 'delete it and ' + RUN_HINT}"
         ) from None
@@ -396,6 +406,10 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
         ) from None
     except coverage.exceptions.ConfigError:
         raise
+    except OSError as exc:
+        if exc.errno in _WRITE_ERRNOS:
+            raise output_error(exc, "write coverage data or reports") from None
+        raise InputError(f"{exc.filename or display}: cannot be read ({exc.strerror})") from None
     except CoverageException as exc:  # pragma: no cover - PluginError and the like
         raise InputError(f"{display}: {_one_line(exc)}") from None
 
@@ -410,24 +424,44 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _report_file(target: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    """coverage.py writes into a mkstemp file (0600): given the mode of every other report."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise output_error(exc, "create a file in the folder", target.parent) from None
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        raise output_error(exc, "write", target) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
 def _report_dir(target: Path, write: Any) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    """htmlcov/ from a mkdtemp folder (0700): given the mode of any folder testgate creates."""
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise output_error(exc, "create a folder in", target.parent) from None
     old = target.with_name(f"{tmp.name}.old")
     try:
         write(str(tmp))
+        os.chmod(tmp, 0o777 & ~_umask())
         if target.exists():
             target.rename(old)
         tmp.rename(target)
+    except OSError as exc:
+        raise output_error(exc, "write", target) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
