@@ -17,6 +17,7 @@ from testgate import _atomic, history
 from testgate import config as config_mod
 from testgate import shard as shard_mod
 from testgate._cpu import usable_cores
+from testgate._lock import hunt_lock
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
 from testgate.checks.flaky_new import check_flaky_new
@@ -139,6 +140,20 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """One hunt per reports folder: the lock is held from the first iteration to the reports."""
+    if args.plan is not None:
+        return _run(args)
+    reports_dir = args.reports
+    if reports_dir is None:
+        reports_dir = config_mod.load(Path.cwd(), args.config).reports_dir
+    notes: list[str] = []
+    with hunt_lock(Path(reports_dir), notes=notes):
+        for note in notes:
+            print(f"testgate flaky: {note}", file=sys.stderr)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.plan is not None:
         if args.plan[0] < MIN_PLAN_RATE:  # 1 - rate rounds to 1: no finite plan exists
             raise UsageError(

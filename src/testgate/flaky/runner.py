@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from testgate import _watchdog
 from testgate.model import Outcome
 from testgate.model.flaky import COMPLETED, CRASHED, TIMED_OUT
 from testgate.read.junit import split_repetition
@@ -85,6 +86,7 @@ def run_pytest(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, _watchdog.ENV: str(os.getpid())},  # it dies with the hunt
             start_new_session=True,  # one process group: a hanging test's children die with it
         )
         try:
