@@ -86,8 +86,13 @@ def write_many(files: Mapping[Path, bytes]) -> list[Path]:
     return [target for _, target in staged]
 
 
+def encode(text: str) -> bytes:
+    """UTF-8; a lone surrogate (an undecodable byte of a file name) is written as its escape."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    return write_bytes(path, text.encode("utf-8"))
+    return write_bytes(path, encode(text))
 
 
 def json_bytes(path: str | os.PathLike[str], obj: Any) -> bytes:
@@ -98,7 +103,7 @@ def json_bytes(path: str | os.PathLike[str], obj: Any) -> bytes:
         raise OutputError(
             f"{os.fspath(path)}: not written: a number is not finite ({exc})"
         ) from None
-    return (text + "\n").encode("utf-8")
+    return encode(text + "\n")
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:

@@ -249,7 +249,7 @@ def append_text(path: str | os.PathLike[str], text: str) -> None:
                 f"{os.fspath(path)}: {kind_of(info.st_mode)}, not a regular file; not written"
             )
         os.set_blocking(fd, True)
-        data = text.encode("utf-8")
+        data = text.encode("utf-8", "backslashreplace")
         while data:
             done = os.write(fd, data)
             data = data[done:]

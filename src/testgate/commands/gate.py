@@ -35,7 +35,7 @@ def write_reports(run: GateRun, config: Config) -> None:
     _atomic.write_many(
         {
             out / "gate.json": _atomic.json_bytes(out / "gate.json", doc),
-            out / "gate.md": md.encode("utf-8"),
+            out / "gate.md": _atomic.encode(md),
             out / "gate-junit.xml": junitxml.render(run.result),
         }
     )

@@ -35,7 +35,7 @@ from coverage.exceptions import (
 from coverage.files import PathAliases
 from coverage.report_core import get_analysis_to_report
 
-from testgate._safeio import OutputError, open_input, output_error
+from testgate._safeio import OutputError, inside, open_input, output_error
 from testgate.errors import ConfigError, InputError
 from testgate.model import CoverageData, CoverageTotals, FileCoverage
 from testgate.read.cobertura import read_cobertura
@@ -185,6 +185,7 @@ def write_coverage_reports(data_file: Path, reports_dir: Path, *, root: Path) ->
     data = Path(data_file).resolve()
     _check_data_file(data, display=str(data_file))
     reports = Path(reports_dir).resolve()
+    project = Path(root).resolve()  # before we chdir to root
     reports.mkdir(parents=True, exist_ok=True)
     with _in_project(Path(root)), _coverage_errors(str(data_file)):
         cov = coverage.Coverage(data_file=str(data), config_file=True)
@@ -192,10 +193,15 @@ def write_coverage_reports(data_file: Path, reports_dir: Path, *, root: Path) ->
             cov.load()
             # Each reporter analyses every file again: the cache parses each file once.
             branches = cov.get_data().has_arcs()
+            morfs = _project_files(cov, project, str(data_file))
             with cached_analysis(cov, reports / ANALYSIS_CACHE, branches=branches):
-                _report_file(reports / "coverage.json", lambda tmp: cov.json_report(outfile=tmp))
-                _report_file(reports / "coverage.xml", lambda tmp: cov.xml_report(outfile=tmp))
-                _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(directory=tmp))
+                _report_file(
+                    reports / "coverage.json", lambda tmp: cov.json_report(morfs, outfile=tmp)
+                )
+                _report_file(
+                    reports / "coverage.xml", lambda tmp: cov.xml_report(morfs, outfile=tmp)
+                )
+                _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(morfs, directory=tmp))
         finally:
             _close(cov)
 
@@ -235,6 +241,7 @@ def _check_data_file(path: Path, *, display: str) -> None:
 def _read_data_file(path: Path, root: Path, cache: Path | None = None) -> CoverageData:
     display = str(path)
     absolute = path.resolve()  # before we chdir to root
+    project = root.resolve()
     files: dict[str, FileCoverage] = {}
     with _in_project(root), _coverage_errors(display):
         cov = coverage.Coverage(data_file=str(absolute), config_file=True)
@@ -250,13 +257,40 @@ def _read_data_file(path: Path, root: Path, cache: Path | None = None) -> Covera
                 keep_open(),  # one SQLite connection, not three per file
                 cached_analysis(cov, cache, branches=has_arcs),
             ):
-                for reporter, analysis in get_analysis_to_report(cov, None):
+                morfs = _project_files(cov, project, display)
+                for reporter, analysis in get_analysis_to_report(cov, morfs):
                     key = Path(reporter.relative_filename()).as_posix()
                     files[key] = _file_coverage(key, analysis)
         finally:
             _close(cov)
         precision = cov.config.precision
     return CoverageData(files=files, precision=precision, has_branches=has_arcs, source=display)
+
+
+def _project_files(cov: coverage.Coverage, root: Path, display: str) -> list[str] | None:
+    """The measured files inside the project (None: all of them are). Data recorded elsewhere
+    may name any file on this machine; one outside the project after remapping is neither
+    counted nor read (its source would be copied into htmlcov/), and a warning lists it."""
+    measured = sorted(cov.get_data().measured_files())
+    outside = [f for f in measured if not inside(os.path.join(root, f), (root,))]
+    if not outside:
+        return None
+    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+    out = set(outside)
+    kept = [f for f in measured if f not in out]
+    if not kept:
+        raise InputError(
+            f"{display}: every measured file is outside the project {root} ({shown}); combine"
+            " the data with [tool.coverage.paths] mapping them into the project"
+        )
+    log.warning(
+        "%s: %d measured file(s) outside the project %s not counted: %s",
+        display,
+        len(outside),
+        root,
+        shown,
+    )
+    return kept
 
 
 def _file_coverage(key: str, analysis: Any) -> FileCoverage:
@@ -301,8 +335,7 @@ def _combine(paths: list[Path], root: Path, out: Path) -> PathRemap:
                 final[name] = alias
             else:
                 final[name] = rel if config.relative_files else str(root.joinpath(*parts_of(rel)))
-        for name in remap.unmapped:
-            log.warning("%s: not found in the project tree %s; left as recorded", name, root)
+        # unmapped names stay as recorded: reading the data lists those outside the project
         for name, matches in remap.ambiguous.items():
             log.warning("%s: ambiguous (%s); left as recorded", name, ", ".join(matches))
         out.parent.mkdir(parents=True, exist_ok=True)
