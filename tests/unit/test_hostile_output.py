@@ -20,7 +20,8 @@ from testgate._safeio import OutputError, append_text
 from testgate.checks import Annotation, CheckResult, GateResult, Status
 from testgate.errors import UsageError
 from testgate.flaky.report import markdown as flaky_markdown
-from testgate.render import annotations, html, markdown, text
+from testgate.render import annotations as github
+from testgate.render import html, markdown, text
 
 EVIL = (
     "tests/a.py::test_x\n::add-mask::x\r\x1b]0;title\x07\x9b31m\u202e|`<img src=x>`![i](http://e.x)"
@@ -52,7 +53,7 @@ def starts_a_command(line: str) -> bool:
 
 def test_the_guard_escapes_controls_and_command_starts_but_keeps_our_colours() -> None:
     out = io.StringIO()
-    guard = _escape.Guard(out)  # type: ignore[arg-type]  # a StringIO is a TextIO
+    guard = _escape.Guard(out)
     guard.write(f"\x1b[32mPASS\x1b[0m {EVIL}\n  ::error::fake\n##[group]x\n")
     guard.command("::error file=a.py,line=3::meant")
     guard.write(":")
@@ -77,7 +78,7 @@ def test_the_table_keeps_every_name_on_its_line() -> None:
 
 
 def test_annotation_messages_escape_other_control_characters() -> None:
-    (line,) = annotations.render(result())
+    (line,) = github.render(result())
     assert line.startswith("::error file=tests/a.py,line=3::FAILED tests/a.py::test_x%0A")
     assert "\x1b" not in line
     assert "\x9b" not in line
