@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate import __version__, _atomic
+from testgate._escape import visible_lines
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
 from testgate.model.flaky import FlakyReport
@@ -116,7 +117,8 @@ CSP = (
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """HTML-escaped, control characters shown (HTML has no way to mean them)."""
+    return escape(visible_lines(str(value)), quote=True)
 
 
 def _num(value: object) -> str:
