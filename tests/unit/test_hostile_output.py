@@ -20,6 +20,7 @@ from testgate._safeio import OutputError, append_text
 from testgate.checks import Annotation, CheckResult, GateResult, Status
 from testgate.errors import UsageError
 from testgate.flaky.report import markdown as flaky_markdown
+from testgate.model.flaky import FlakyReport
 from testgate.render import annotations as github
 from testgate.render import html, markdown, text
 
@@ -112,12 +113,13 @@ def test_flaky_md_cannot_open_html_or_links_from_an_id() -> None:
         "interval": [0.1, 0.9],
         "polluter": None,
         "state_setter": None,
+        "runs": 2,
         "failed": 1,
         "passed": 1,
         "repro": "pytest 't.py::test_`x`'",
     }
-    report = {"meta": {"count": 2}, "runs": [], "tests": [test], "summary": {}}
-    md = flaky_markdown(report)
+    report = {"meta": {"format": 1, "count": 2}, "runs": [{"iteration": 1}], "tests": [test]}
+    md = flaky_markdown(FlakyReport.from_json(report))
     (row,) = [ln for ln in md.splitlines() if ln.startswith("| ``")]
     assert "&lt;" not in row  # inside a code span the text is literal: nothing to entity-escape
     code = re.match(r"\| (`+)(.*?)\1 \|", row)
