@@ -280,8 +280,9 @@ def _project_files(cov: coverage.Coverage, root: Path, display: str) -> list[str
     kept = [f for f in measured if f not in out]
     if not kept:
         raise InputError(
-            f"{display}: every measured file is outside the project {root} ({shown}); combine"
-            " the data with [tool.coverage.paths] mapping them into the project"
+            f"{display}: every measured file is outside the project {root} ({shown}); the data"
+            " was recorded elsewhere: combine it with `testgate coverage` (or map the paths"
+            " with [tool.coverage.paths])"
         )
     log.warning(
         "%s: %d measured file(s) outside the project %s not counted: %s",
