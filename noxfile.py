@@ -41,8 +41,9 @@ def corpus(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True)
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format) and mypy strict."""
+    """ruff (lint and format), mypy strict and the import contracts ([tool.importlinter])."""
     session.install("-e", ".", "--group", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports")

@@ -172,27 +172,28 @@ def generate(tests: int, files: int) -> Path:
 
 
 def phases(root: Path, rounds: int) -> None:
-    """In process: reading inputs vs checks + reports, medians over `rounds`."""
+    """In process: reading inputs (`gather`) vs checks + reports, medians over `rounds`."""
     from testgate.commands.gate import write_reports
     from testgate.config import load
-    from testgate.gate import evaluate, load_coverage, read_reports
+    from testgate.gate import gather, judge
+    from testgate.model.gate import GateRun
 
     os.chdir(root)
     config = load(root)
     reading, total = [], []
     for _ in range(rounds):
         start = time.perf_counter()
-        read_reports(config)
-        load_coverage(config.reports_dir, config.root)
+        inputs = gather(config)
         reading.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        run = evaluate(config)
+        result = judge(inputs, config)
+        flaky = inputs.flaky.report if inputs.flaky else None
+        run = GateRun(result, inputs.reports, inputs.coverage_data, flaky, inputs.baseline)
         write_reports(run, config)
         total.append(time.perf_counter() - start)
     r, t = statistics.median(reading), statistics.median(total)
     print(
         f"in process: gate {t:.3f} s, of which reading inputs {r:.3f} s "
-        f"({r / t:.0%}; JUnit + coverage data), checks + reports {t - r:.3f} s"
+        f"({r / t:.0%}; JUnit, coverage data, git, sources), checks + reports {t - r:.3f} s"
     )
     failed = [c.id for c in run.result.checks if c.status.value == "fail"]
     print(f"checks: {len(run.result.checks)}, failed: {failed or 'none'}")

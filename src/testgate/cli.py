@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import json
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -14,8 +15,18 @@ from testgate._escape import Guard
 from testgate._safeio import output_error
 from testgate.errors import ExitCode, TestgateError, UsageError
 
-# Each module in testgate.commands has add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("junit", "coverage", "durations", "gate", "flaky", "shard", "history")
+# Each module in testgate.commands has add_parser(subparsers) and run(args) -> int. Only the
+# module of the command that runs is imported: the others are declared by name and help alone,
+# so `testgate --version` or `testgate junit` pay for no other command's imports.
+COMMANDS = {
+    "junit": "read JUnit/xUnit XML files and print their totals",
+    "coverage": "combine coverage data; write coverage.json, coverage.xml, htmlcov/; check budgets",
+    "durations": "duration budgets from the JUnit files; write durations.json and durations.md",
+    "gate": "evaluate every budget; write gate.json, gate.md, gate-junit.xml",
+    "flaky": "hunt flaky tests: N randomized pytest runs, classified, with repro commands",
+    "shard": "the test node ids of group K of N, balanced by recorded durations",
+    "history": "run history: trends, regressions, flaky frequency, import/export",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,7 +34,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command named in `argv`: its first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: every command's options when `argv` is None, else only those of
+    the command it names."""
     parser = _Parser(
         prog="testgate",
         description="Enforce coverage, duration, flakiness and inventory budgets on a test suite.",
@@ -31,9 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
-        importlib.import_module(f"testgate.commands.{name}").add_parser(sub)
+    chosen = None if argv is None else _chosen(argv)
+    for name, help in COMMANDS.items():
+        if argv is None or name == chosen:
+            importlib.import_module(f"testgate.commands.{name}").add_parser(sub)
+        else:
+            sub.add_parser(name, help=help)
     return parser
+
+
+def _json_error(exc: TestgateError) -> str:
+    """The error of a `--json` run as the JSON a script reads (the one line goes to stderr)."""
+    error = {"kind": exc.slug, "message": exc.message, "exit_code": int(exc.exit_code)}
+    return json.dumps({"meta": {"tool": "testgate", "version": __version__}, "error": error})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,10 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         return int(args.func(args))
     except TestgateError as exc:
+        if "--json" in argv:
+            print(_json_error(exc))
         print(f"testgate: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)
     except OSError as exc:  # an operation no command expected to fail: still one line

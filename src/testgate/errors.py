@@ -44,6 +44,25 @@ class InputError(TestgateError):
     slug = "input"
 
 
+class GitError(InputError):
+    """Git could not answer (no checkout, no such ref); the message says what to do."""
+
+    slug = "git"
+
+
+class GitMissing(GitError):
+    """No git executable at all."""
+
+
 class Interrupted(TestgateError):
     slug = "interrupted"
     exit_code = ExitCode.BUDGET_VIOLATED
+
+
+class Stopped(Interrupted):
+    """The hunt was interrupted while a pytest process ran; it was killed, its result is void."""
+
+    slug = "stopped"
+
+    def __init__(self, message: str = "stopped by an interrupt") -> None:
+        super().__init__(message)

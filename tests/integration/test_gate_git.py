@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from git_repo import git
 
-from testgate.checks.diff import GitError, changed_lines, resolve_base, source_lines
+from testgate.errors import GitError
+from testgate.read.diff import changed_lines, resolve_base, source_lines
 
 
 @pytest.fixture

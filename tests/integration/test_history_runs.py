@@ -15,7 +15,7 @@ from pathlib import Path
 from history_project import CLEAN_ENV, Project, make_project
 
 from testgate.checks import GateResult
-from testgate.history import load_baseline, queries, store
+from testgate.history import newest_run, queries, store, view
 from testgate.render.html import write_html_report
 
 
@@ -84,7 +84,7 @@ def test_history_of_real_runs(tmp_path: Path) -> None:
     assert report.tests[0].commits == (every[ids["flake-fail"]].commit,)
 
     # --baseline history:main: the newest real run on main (the outage skipped)
-    base = load_baseline("history:main", project.db)
+    base = newest_run("history:main", project.db)
     assert base.run.id == ids["slow"]
     assert base.coverage == trend[-1].percent
     assert set(base.files) == {"src/calc.py"}
@@ -97,7 +97,7 @@ def test_history_of_real_runs(tmp_path: Path) -> None:
         reports=[],
         coverage=None,
         flaky=None,
-        history_db=project.db,
+        history=view(project.db),
     ).read_text()
     assert 'id="trends"' in html
     assert "tests/test_calc.py::test_shared_state" in html
@@ -179,7 +179,7 @@ def test_import_a_reports_folder_from_another_job(tmp_path: Path) -> None:
     assert run.commit == project.commit_id()
     assert run.coverage == coverage.totals.percent == 100.0
     assert run.seconds == report.seconds
-    assert load_baseline("history:main", project.db).files["src/calc.py"].percent == 100.0
+    assert newest_run("history:main", project.db).files["src/calc.py"].percent == 100.0
 
     # without coverage.json, the data files under coverage/ are read
     (artifact / "coverage.json").unlink()

@@ -17,6 +17,7 @@ from history_project import make_project
 from lxml import etree
 
 from testgate.checks import CheckResult, GateResult, Status
+from testgate.history import view
 from testgate.model.flaky import FlakyReport
 from testgate.render.badges import write_badges
 from testgate.render.html import write_html_report
@@ -121,7 +122,7 @@ def test_the_report_renders_in_chromium(tmp_path: Path) -> None:
         reports=[report],
         coverage=coverage,
         flaky=flaky,
-        history_db=project.db,
+        history=view(project.db),
     )
     badges = write_badges(
         project.reports / "badges", result=result, reports=[report], coverage=coverage, flaky=flaky

@@ -11,7 +11,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from testgate.checks import Status
-from testgate.checks.shards import check_junit_dir
+from testgate.gate import check_junit_dir
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW: dict[str, Any] = YAML(typ="safe").load((REPO / "ci" / "github" / "ci.yml").read_text())

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from testgate.checks import Status
-from testgate.checks.shards import check_junit_dir
 from testgate.flaky.hunt import derive_seed
+from testgate.gate import check_junit_dir
 from testgate.read.junit import read_junit
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from testgate.checks import Status
-from testgate.checks.shards import check_junit_dir
+from testgate.gate import check_junit_dir
 from testgate.read.coverage import combine_data_files, read_coverage
 from testgate.read.junit import read_junit
 

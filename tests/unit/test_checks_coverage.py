@@ -5,7 +5,6 @@ import pytest
 from testgate.checks import Status
 from testgate.checks._common import glob_match, plural, specificity
 from testgate.checks.coverage import (
-    CoverageBaseline,
     check_branches,
     check_coverage,
     check_drop,
@@ -15,6 +14,7 @@ from testgate.checks.coverage import (
 )
 from testgate.config import CoverageBudget
 from testgate.model import CoverageData, FileCoverage
+from testgate.model.gate import CoverageBaseline
 
 
 def fc(path: str, statements: int, missing: int, branches: int = 0, mb: int = 0) -> FileCoverage:
@@ -209,7 +209,16 @@ def test_check_coverage_runs_what_is_configured() -> None:
         "coverage.zero",
         "coverage.max_drop",
     ]
-    assert [r.id for r in check_coverage(cov, CoverageBudget())] == ["coverage.zero"]
+    # without budgets the gate still shows the coverage it read, as rows that cannot fail
+    unbudgeted = check_coverage(cov, CoverageBudget())
+    assert [(r.id, r.status, r.actual, r.limit) for r in unbudgeted] == [
+        ("coverage.total", Status.PASS, 85.71, None),
+        ("coverage.branches", Status.PASS, 75.0, None),
+        ("coverage.zero", Status.PASS, 0, 0),
+    ]
+    assert unbudgeted[0].message == "total coverage 85.71% (no minimum set)"
+    lines_only = check_coverage(data(fc("src/a.py", 10, 1)), CoverageBudget())
+    assert [r.id for r in lines_only] == ["coverage.total", "coverage.zero"]
 
 
 def test_drop_with_a_baseline_lacking_coverage_fails() -> None:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from testgate.checks import Status
-from testgate.checks.diff import Diff, Parsed, check_diff, diff_error, parse_unified
+from testgate.checks.diff import Diff, Parsed, check_diff, diff_error
 from testgate.model import CoverageData, FileCoverage
+from testgate.read.diff import parse_unified
 
 UNIFIED = """\
 diff --git a/src/a.py b/src/a.py

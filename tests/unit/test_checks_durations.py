@@ -10,12 +10,12 @@ from testgate.checks.durations import (
     check_test_limits,
     limit_for,
     lpt,
-    per_test,
     session_of,
     summarize,
 )
 from testgate.config import DurationsBudget
 from testgate.model import Case, JUnitReport, Outcome
+from testgate.model.durations import per_test
 
 
 def case(node: str, seconds: float) -> Case:

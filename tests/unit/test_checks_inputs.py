@@ -6,8 +6,8 @@ from pathlib import Path
 
 from testgate.checks import Status
 from testgate.checks.inputs import check_coverage, check_input, check_junit
-from testgate.gate import changed_since
 from testgate.model import CoverageData, FileCoverage
+from testgate.read.inputs import changed_since
 
 
 def test_junit_inputs() -> None:

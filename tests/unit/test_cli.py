@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import argparse
+import json
+
 import pytest
 
 from testgate import __version__
-from testgate.cli import main
+from testgate.cli import COMMANDS, build_parser, main
 
 
 def test_version_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
@@ -17,3 +20,18 @@ def test_unknown_command_is_one_line_usage_error(capsys: pytest.CaptureFixture[s
     assert err.count("\n") == 1
     assert err.startswith("testgate: ")
     assert "Traceback" not in err
+
+
+def test_each_command_is_declared_with_its_own_help() -> None:
+    full = build_parser()
+    [sub] = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    helps = {c.dest: c.help for c in sub._choices_actions}
+    assert helps == COMMANDS
+
+
+def test_an_error_of_a_json_run_is_json_with_its_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["junit", "--json"]) == 2
+    out, err = capsys.readouterr()
+    error = json.loads(out)["error"]
+    assert (error["kind"], error["exit_code"]) == ("usage", 2)
+    assert error["message"] == err.removeprefix("testgate: ").rstrip("\n")

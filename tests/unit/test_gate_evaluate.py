@@ -12,7 +12,8 @@ from testgate.checks import Status
 from testgate.cli import main
 from testgate.config import Config, load
 from testgate.errors import InputError
-from testgate.gate import evaluate, load_baseline, run_gate
+from testgate.gate import evaluate, run_gate
+from testgate.read.inputs import read_baseline
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" errors="0" failures="{failures}" skipped="0" tests="{n}"
@@ -217,7 +218,7 @@ def test_baseline_files(project: Path) -> None:
     gate.write_text(
         json.dumps({"checks": [{"id": "coverage.total", "actual": 81.5}]}), encoding="utf-8"
     )
-    base = load_baseline(gate, cfg)
+    base = read_baseline(gate, cfg.root)
     assert base.coverage is not None
     assert (base.coverage.percent, base.coverage.files) == (81.5, None)
     cov = project / "old-coverage.json"
@@ -230,12 +231,12 @@ def test_baseline_files(project: Path) -> None:
         ),
         encoding="utf-8",
     )
-    base = load_baseline(cov, cfg)
+    base = read_baseline(cov, cfg.root)
     assert base.coverage is not None
     assert base.coverage.files == {"a.py": (10, 2)}
     dur = project / "d.json"
     dur.write_text(json.dumps({"tests": {"t::a": 1}, "checks": []}), encoding="utf-8")
-    assert load_baseline(dur, cfg).durations == {"t::a": 1.0}
+    assert read_baseline(dur, cfg.root).durations == {"t::a": 1.0}
     for body, error in [
         ("[1]", "expected a JSON object"),
         ("{", "not valid JSON"),
@@ -243,16 +244,16 @@ def test_baseline_files(project: Path) -> None:
     ]:
         cov.write_text(body, encoding="utf-8")
         with pytest.raises(InputError, match=error):
-            load_baseline(cov, cfg)
+            read_baseline(cov, cfg.root)
     other = project / "x.txt"
     other.write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match="not a baseline"):
-        load_baseline(other, cfg)
+        read_baseline(other, cfg.root)
     (project / "empty").mkdir()
     with pytest.raises(
         InputError, match=r"no coverage\.json, gate\.json, durations\.json or junit/"
     ):
-        load_baseline(project / "empty", cfg)
+        read_baseline(project / "empty", cfg.root)
 
 
 def test_flaky_json_is_read_and_broken_one_fails(project: Path) -> None:
@@ -292,16 +293,16 @@ def test_broken_baselines_say_what_they_are_not(project: Path) -> None:
     ]:
         gate.write_text(body, encoding="utf-8")
         with pytest.raises(InputError, match=error):
-            load_baseline(gate, cfg)
+            read_baseline(gate, cfg.root)
     durations = project / "durations.json"
     durations.write_text('{"tests": {"t": "slow"}}', encoding="utf-8")
     with pytest.raises(InputError, match=r"not a testgate durations\.json"):
-        load_baseline(durations, cfg)
+        read_baseline(durations, cfg.root)
     old = project / "old"
     (old / "junit").mkdir(parents=True)
     (old / "junit" / "unit.xml").write_text("<testsuite>", encoding="utf-8")
     with pytest.raises(InputError, match=r"^baseline .*unit\.xml"):
-        load_baseline(old, cfg)
+        read_baseline(old, cfg.root)
 
 
 def test_reports_outside_the_root_are_named_in_full(

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from testgate._glob import glob_regex
 from testgate.checks import GateResult
 from testgate.errors import InputError, UsageError
-from testgate.history import load_baseline, queries, record_flaky, record_run, store
+from testgate.history import newest_run, queries, record_flaky, record_run, store
 from testgate.history.record import Provenance
 from testgate.model import Case, CoverageData, FileCoverage, JUnitReport, Outcome
 from testgate.model.flaky import FlakyReport
+from testgate.model.history import FlakyHistory, Regression, coverage_drop
 
 P, F, S = Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED
 
@@ -55,13 +57,13 @@ def _open(path: Path) -> sqlite3.Connection:
 
 
 def test_glob_stays_in_a_folder_unless_doubled() -> None:
-    assert queries.glob_regex("src/pkg/*").match("src/pkg/a.py")
-    assert not queries.glob_regex("src/pkg/*").match("src/pkg/sub/a.py")
-    assert queries.glob_regex("src/**").match("src/pkg/sub/a.py")
-    assert queries.glob_regex("src/**/a.py").match("src/a.py")
-    assert queries.glob_regex("src/?.py").match("src/a.py")
-    assert not queries.glob_regex("src/?.py").match("src/ab.py")
-    assert not queries.glob_regex("src/a.py").match("src/a.pyc")
+    assert glob_regex("src/pkg/*").match("src/pkg/a.py")
+    assert not glob_regex("src/pkg/*").match("src/pkg/sub/a.py")
+    assert glob_regex("src/**").match("src/pkg/sub/a.py")
+    assert glob_regex("src/**/a.py").match("src/a.py")
+    assert glob_regex("src/?.py").match("src/a.py")
+    assert not glob_regex("src/?.py").match("src/ab.py")
+    assert not glob_regex("src/a.py").match("src/a.pyc")
 
 
 def test_trend_overall_and_per_module_with_drop(db_path: Path) -> None:
@@ -77,14 +79,14 @@ def test_trend_overall_and_per_module_with_drop(db_path: Path) -> None:
     core = queries.coverage_trend(db, module="src/core/*")
     assert [p.percent for p in core] == [100.0, 80.0, 50.0]
     assert core[0].statements == 10
-    drop = queries.coverage_drop(core)
+    drop = coverage_drop(core)
     assert drop is not None
     assert drop.points == 50.0
     last_two = queries.coverage_trend(db, module="src/core/*", last=2)
-    drop = queries.coverage_drop(last_two)
+    drop = coverage_drop(last_two)
     assert drop is not None
     assert drop.points == 30.0
-    assert queries.coverage_drop(last_two[:1]) is None
+    assert coverage_drop(last_two[:1]) is None
     assert queries.coverage_trend(db, module="nowhere/*") == []
 
 
@@ -131,7 +133,7 @@ def test_no_regression_without_enough_history(db_path: Path) -> None:
     db = _open(db_path)
     assert queries.duration_regressions(db, last=5, recent=2) == []
     assert queries.duration_regressions(db) == []
-    assert queries.Regression("x", 0.0, 1.0, 1).factor == float("inf")
+    assert Regression("x", 0.0, 1.0, 1).factor == float("inf")
 
 
 def test_failed_and_passed_on_the_same_commit_is_flaky(db_path: Path) -> None:
@@ -224,7 +226,7 @@ def test_flaky_frequency_is_ranked(db_path: Path) -> None:
     assert [(t.node_id, t.flaked) for t in queries.flaky_tests(db, last=2).tests] == [
         ("t.py::often", 2)
     ]
-    assert queries.flaky_tests(db, branch="nope") == queries.FlakyReport((), ())
+    assert queries.flaky_tests(db, branch="nope") == FlakyHistory((), ())
 
 
 def test_flake_hunt_is_recorded_with_kind_and_repro(db_path: Path, tmp_path: Path) -> None:
@@ -312,7 +314,7 @@ def test_baseline_is_the_newest_real_run_on_the_branch(db_path: Path) -> None:
         _run(db_path, {"t.py::a": (P, seconds), "t.py::s": S}, covered={"src/a.py": (10, 1)})
     newest = _run(db_path, {"t.py::a": (P, 0.2)}, covered={"src/a.py": (10, 2), "b.py": (10, 0)})
     _run(db_path, {"t.py::a": (P, 9.0)}, branch="feature", covered={"src/a.py": (10, 10)})
-    base = load_baseline("history:main", db_path, window=3)
+    base = newest_run("history:main", db_path, window=3)
     assert base.run.id == newest
     assert base.coverage == pytest.approx(90.0)
     assert base.files["src/a.py"].percent == 80.0
@@ -320,11 +322,11 @@ def test_baseline_is_the_newest_real_run_on_the_branch(db_path: Path) -> None:
     assert base.module_percent("none/*") is None
     assert base.durations == {"t.py::a": 0.2}  # median of 0.1, 0.2, 0.2; skipped left out
     with pytest.raises(InputError, match="no run on branch 'release'"):
-        load_baseline("history:release", db_path)
+        newest_run("history:release", db_path)
     with pytest.raises(UsageError, match="expected history:BRANCH"):
-        load_baseline("history:", db_path)
+        newest_run("history:", db_path)
     with pytest.raises(InputError, match="no run history yet"):
-        load_baseline("history:main", db_path.parent / "none.sqlite")
+        newest_run("history:main", db_path.parent / "none.sqlite")
 
 
 def test_a_recent_median_counts_every_recent_run_not_only_the_slow_ones(db_path: Path) -> None:
@@ -339,20 +341,20 @@ def test_a_recent_median_counts_every_recent_run_not_only_the_slow_ones(db_path:
 
 def test_the_gate_gets_a_history_baseline_in_its_own_terms(tmp_path: Path) -> None:
     from testgate.config import load
-    from testgate.history import gate_baseline
+    from testgate.history import read_baseline
 
     (tmp_path / "pyproject.toml").write_text('[tool.testgate]\nhistory = "h.sqlite"\n')
     db = tmp_path / "h.sqlite"
     _run(db, {"t.py::a": (P, 0.5)}, covered={"src/a.py": (10, 2)}, commit="abcdef123456")
-    base = gate_baseline("history:main", load(tmp_path))
+    base = read_baseline("history:main", load(tmp_path).history_path)
     assert base.source.startswith("history:main (run 1, abcdef1234, ")
     assert base.coverage is not None
     assert (base.coverage.percent, base.coverage.files) == (80.0, {"src/a.py": (10, 2)})
     assert base.durations == {"t.py::a": 0.5}
     _run(db, {"t.py::s": S})  # the newest run has no coverage; durations span 5 runs
-    newer = gate_baseline("history:main", load(tmp_path))
+    newer = read_baseline("history:main", load(tmp_path).history_path)
     assert (newer.coverage, newer.durations) == (None, {"t.py::a": 0.5})
     db.unlink()
     _run(db, {"t.py::s": S})
-    bare = gate_baseline("history:main", load(tmp_path))
+    bare = read_baseline("history:main", load(tmp_path).history_path)
     assert (bare.coverage, bare.durations) == (None, None)

@@ -142,7 +142,7 @@ def test_the_csp_allows_the_one_style_and_script_by_hash() -> None:
     assert "unsafe-inline" not in html.CSP
     assert f"style-src 'sha256-{digest(html.STYLE)}'" in html.CSP
     assert f"script-src 'sha256-{digest(html.SCRIPT)}'" in html.CSP
-    page = html.render_html(result=result(), reports=(), coverage=None, flaky=None, history_db=None)
+    page = html.render_html(result=result(), reports=(), coverage=None, flaky=None, history=None)
     assert f"<style>{html.STYLE}</style>" in page
     assert f"<script>{html.SCRIPT}</script>" in page
 

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from testgate.checks import CheckResult, GateResult, Status
-from testgate.history import record_run
+from testgate.history import record_run, view
 from testgate.history.record import Provenance
 from testgate.model import Case, CoverageData, FileCoverage, JUnitReport, Outcome
 from testgate.model.flaky import FlakyMeta, FlakyReport
@@ -70,7 +70,7 @@ def _html(**kw: Any) -> str:
         "reports": _reports(),
         "coverage": _coverage(),
         "flaky": FLAKY,
-        "history_db": None,
+        "history": None,
         "now": dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.timezone.utc),
     }
     args.update(kw)
@@ -172,16 +172,16 @@ def _history(tmp_path: Path, runs: int) -> Path:
 
 
 def test_trends_appear_when_history_has_more_than_one_run(tmp_path: Path) -> None:
-    one = _html(history_db=_history(tmp_path / "one", 1))
+    one = _html(history=view(_history(tmp_path / "one", 1)))
     assert 'id="trends"' not in one
     assert "t.py::flip" not in one  # one failure on a commit is not a flake
-    page = _html(history_db=_history(tmp_path / "three", 3))
+    page = _html(history=view(_history(tmp_path / "three", 3)))
     tree: Any = etree.HTML(page.encode())
     titles = [t.text for t in tree.xpath("//svg[contains(@class, 'trend')]/title")]
     assert titles == ["Coverage", "Suite time", "Flaky tests"]
     assert "t.py::flip" in page
     assert "python -m pytest t.py::flip" in page
-    assert 'id="trends"' not in _html(history_db=tmp_path / "missing.sqlite")
+    assert 'id="trends"' not in _html(history=view(tmp_path / "missing.sqlite"))
 
 
 def test_write_html_report_is_atomic_and_complete(tmp_path: Path) -> None:
@@ -191,7 +191,7 @@ def test_write_html_report_is_atomic_and_complete(tmp_path: Path) -> None:
         reports=_reports(),
         coverage=_coverage(),
         flaky=FLAKY,
-        history_db=None,
+        history=None,
     )
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
@@ -272,8 +272,9 @@ def test_badges_for_a_clean_run_and_for_unknowns(tmp_path: Path) -> None:
 
 
 def test_publish_records_then_reports_with_the_run_in_the_trend(tmp_path: Path) -> None:
+    from testgate import publish
     from testgate.config import load
-    from testgate.history import publish, queries, store
+    from testgate.history import queries, store
 
     (tmp_path / "pyproject.toml").write_text(
         '[tool.testgate]\nhistory = "cache/h.sqlite"\nhistory_keep = 2\n'

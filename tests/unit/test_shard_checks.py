@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from testgate.checks import Status
-from testgate.checks.shards import check_junit_dir, check_shards, recorded_splits
+from testgate.checks.shards import check_shards
+from testgate.gate import check_junit_dir
+from testgate.read.shards import recorded_splits
 
 
 def test_nothing_sharded_is_no_check() -> None:

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import re
 
+from testgate._glob import glob_match, glob_regex
 from testgate.checks import Status
 
-
-@functools.lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """`*` and `?` stay within one path segment, `**` spans any number of them."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    return glob_regex(pattern).match(path) is not None
+__all__ = ["glob_match", "glob_regex", "num", "plural", "secs", "specificity", "status"]
 
 
 def specificity(pattern: str) -> tuple[int, int]:

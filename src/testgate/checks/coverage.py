@@ -7,7 +7,6 @@ Percentages are compared exactly as `coverage report --fail-under` compares them
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from coverage.results import should_fail_under
 
@@ -15,17 +14,9 @@ from testgate.checks import CheckResult, Status
 from testgate.checks._common import glob_match, num, plural
 from testgate.config import CoverageBudget
 from testgate.model import CoverageData, CoverageTotals, FileCoverage, display_percent
+from testgate.model.gate import CoverageBaseline
 
 MAX_LISTED = 50
-
-
-@dataclass(frozen=True)
-class CoverageBaseline:
-    """A previous run's coverage: the total, and per file (statements, missing lines) if known."""
-
-    percent: float
-    files: Mapping[str, tuple[int, int]] | None
-    source: str
 
 
 def shown(pc: float, precision: int) -> str:
@@ -54,10 +45,8 @@ def check_coverage(
     given: str | None = None,
 ) -> list[CheckResult]:
     """Every coverage check but the diff one (that needs git)."""
-    results: list[CheckResult] = []
-    if budget.fail_under is not None:
-        results.append(check_total(data, budget.fail_under))
-    if budget.fail_under_branches is not None:
+    results = [check_total(data, budget.fail_under)]
+    if budget.fail_under_branches is not None or data.has_branches:
         results.append(check_branches(data, budget.fail_under_branches))
     results.extend(check_modules(data, budget.modules))
     results.append(check_zero(data))
@@ -66,9 +55,22 @@ def check_coverage(
     return results
 
 
-def check_total(data: CoverageData, fail_under: float) -> CheckResult:
+def _unbudgeted(check_id: str, what: str, pc: float, precision: int) -> CheckResult:
+    """The figure the gate read, shown even when no minimum is set: a row that cannot fail."""
+    return CheckResult(
+        check_id,
+        Status.PASS,
+        f"{what} {shown(pc, precision)} (no minimum set)",
+        actual=actual(pc, precision),
+        limit=None,
+    )
+
+
+def check_total(data: CoverageData, fail_under: float | None) -> CheckResult:
     totals = data.totals
     pc = totals.percent
+    if fail_under is None:
+        return _unbudgeted("coverage.total", "total coverage", pc, data.precision)
     text = shown(pc, data.precision)
     if should_fail_under(pc, fail_under, data.precision):
         message = (
@@ -92,8 +94,12 @@ def check_total(data: CoverageData, fail_under: float) -> CheckResult:
     )
 
 
-def check_branches(data: CoverageData, fail_under: float) -> CheckResult:
+def check_branches(data: CoverageData, fail_under: float | None) -> CheckResult:
     totals = data.totals
+    if fail_under is None:
+        return _unbudgeted(
+            "coverage.branches", "branch coverage", totals.branch_percent, data.precision
+        )
     if not data.has_branches:
         return CheckResult(
             "coverage.branches",

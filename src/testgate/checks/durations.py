@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import glob_match, num, plural, secs, specificity, status
 from testgate.config import DurationsBudget
 from testgate.model import Case, JUnitReport
+from testgate.model.durations import file_of, per_test
 
 MAX_LISTED = 50
 _SHARD = re.compile(r"^(.+)-\d+$")
@@ -27,10 +27,6 @@ def session_of(path: str) -> str:
     stem = Path(path).stem
     m = _SHARD.match(stem)
     return m.group(1) if m else stem
-
-
-def file_of(case: Case) -> str:
-    return case.file or case.node_id.split("::", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -51,17 +47,6 @@ class Summary:
     workers: int
     projected: float
     per_test: Mapping[str, float]  # node id -> seconds (mean over repetitions)
-
-
-def per_test(reports: Sequence[JUnitReport]) -> dict[str, float]:
-    """Mean duration per node id: repetitions (pytest-repeat, reruns) averaged."""
-    sums: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    for report in reports:
-        for case in report.cases:
-            sums[case.node_id] += case.duration
-            counts[case.node_id] += 1
-    return {k: sums[k] / counts[k] for k in sums}
 
 
 def sessions(reports: Sequence[JUnitReport]) -> dict[str, tuple[float, int, tuple[str, ...]]]:

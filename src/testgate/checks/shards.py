@@ -7,17 +7,13 @@ caller), never from the files that happened to arrive.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
-from testgate._safeio import MANIFEST_BYTES, MAX_SPLITS, read_json
 from testgate.checks import CheckResult, Status
-from testgate.errors import InputError
+from testgate.model.shards import SHARD_NAME, ShardFolder
 
 CHECK_ID = "inputs.shards"
-_SHARD = re.compile(r"^(?P<session>[A-Za-z0-9_.]+)-(?P<group>[1-9][0-9]*)\.(?P<ext>xml|json)$")
 
 
 def _ranges(groups: Iterable[int]) -> str:
@@ -40,7 +36,7 @@ def check_shards(
     present: dict[str, set[int]] = defaultdict(set)
     plain: set[str] = set()
     for name in names:
-        m = _SHARD.match(name)
+        m = SHARD_NAME.match(name)
         if m and m["ext"] == "xml":
             present[m["session"]].add(int(m["group"]))
         elif name.endswith(".xml"):
@@ -111,55 +107,10 @@ def check_shards(
     )
 
 
-def _manifests(junit_dir: Path) -> list[tuple[str, dict[str, object]]]:
-    out = []
-    for path in sorted(junit_dir.glob("*-*.json")):
-        m = _SHARD.match(path.name)
-        if not m:
-            continue
-        try:
-            data = read_json(path, within=(junit_dir,), limit=MANIFEST_BYTES)
-        except InputError:
-            continue
-        if isinstance(data, dict):
-            out.append((m["session"], data))
-    return out
-
-
-def recorded_splits(junit_dir: Path) -> dict[str, set[int]]:
-    """Split counts the `S-K.json` manifests in `junit_dir` record, per session.
-
-    An unreadable manifest records nothing: its shard then counts as unaccounted for, so the
-    check fails rather than trusting fewer files.
-    """
-    out: dict[str, set[int]] = defaultdict(set)
-    for session, data in _manifests(junit_dir):
-        n = data.get("splits")
-        if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_SPLITS:
-            out[session].add(n)
-    return dict(out)
-
-
-def recorded_plans(junit_dir: Path) -> dict[str, set[str]]:
-    """The partition digests the manifests record, per session."""
-    out: dict[str, set[str]] = defaultdict(set)
-    for session, data in _manifests(junit_dir):
-        digest = data.get("plan")
-        if isinstance(digest, str):
-            out[session].add(digest)
-    return dict(out)
-
-
-def check_junit_dir(
-    junit_dir: Path, *, expected: Mapping[str, int] | None = None
+def check_shard_folder(
+    folder: ShardFolder | None, *, expected: Mapping[str, int] | None = None
 ) -> CheckResult | None:
-    """`check_shards` on a reports/junit folder: what `testgate gate` calls."""
-    if not junit_dir.is_dir():
+    """`check_shards` on what `testgate.read.shards.scan` found in a reports/junit folder."""
+    if folder is None:
         return None
-    names = [p.name for p in junit_dir.iterdir()]
-    return check_shards(
-        names,
-        splits=recorded_splits(junit_dir),
-        expected=expected,
-        plans=recorded_plans(junit_dir),
-    )
+    return check_shards(folder.names, splits=folder.splits, expected=expected, plans=folder.plans)

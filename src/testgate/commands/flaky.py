@@ -21,20 +21,21 @@ from testgate._lock import hunt_lock
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
 from testgate.checks.flaky_new import check_flaky_new
+from testgate.checks.informational import downgrade
 from testgate.commands import _argtypes
-from testgate.errors import ExitCode, Interrupted, UsageError
+from testgate.errors import ExitCode, Interrupted, Stopped, UsageError
 from testgate.flaky import burnin
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky import slices as slices_mod
 from testgate.flaky.aggregate import Iteration, TestSummary, aggregate
 from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
 from testgate.flaky.report import build_report, markdown, until_line, write_reports
-from testgate.flaky.runner import Stopped, positional_args
+from testgate.flaky.runner import positional_args
 from testgate.flaky.stats import plan
 from testgate.flaky.until import Until, unsettled
 from testgate.history import record as history_record
-from testgate.history.publish import warn_only
 from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, UntilMeta
+from testgate.publish import warn_only
 
 MIN_PLAN_RATE = 1e-6
 _positive_int = _argtypes.whole(1)
@@ -363,13 +364,13 @@ def _burn_in(
             f"burn-in interrupted after {len(iterations)} runs; partial report in {written[0]}; "
             "run testgate flaky --new again"
         )
-    check = check_flaky_new(report, config.flaky, today=dt.date.today())
-    failed = check.status is Status.FAIL and not config.is_informational(check.id)
-    mark = Status.WARN.value if check.status is Status.FAIL and not failed else check.status.value
-    print(f"{check.id}: {mark}: {check.message}")
+    [check] = downgrade(
+        [check_flaky_new(report, config.flaky, today=dt.date.today())], config.is_informational
+    )
+    print(f"{check.id}: {check.status.value}: {check.message}")
     for line in check.details:
         print(f"  {line}")
-    return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
+    return int(ExitCode.BUDGET_VIOLATED if check.status is Status.FAIL else ExitCode.OK)
 
 
 def _burn_in_markdown(report: FlakyReport, burn: BurnInMeta) -> str:
@@ -474,15 +475,10 @@ def _finish(
             f"interrupted after {len(iterations)} of {settings.count} runs; partial report in "
             f"{paths[0]}; continue with testgate flaky --resume"
         )
-    failed = False
-    for check in check_flaky(report, budget, today=dt.date.today()):
-        informational = config.is_informational(check.id)
-        mark = check.status.value
-        if check.status is Status.FAIL and informational:
-            mark = Status.WARN.value
-        elif check.status is Status.FAIL:
-            failed = True
-        print(f"{check.id}: {mark}: {check.message}")
+    checks = downgrade(check_flaky(report, budget, today=dt.date.today()), config.is_informational)
+    for check in checks:
+        print(f"{check.id}: {check.status.value}: {check.message}")
+    failed = any(c.status is Status.FAIL for c in checks)
     return int(ExitCode.BUDGET_VIOLATED if failed else ExitCode.OK)
 
 

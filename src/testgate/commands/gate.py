@@ -6,10 +6,11 @@ import argparse
 from typing import Any
 
 from testgate import _atomic
+from testgate import publish as publishing
 from testgate.commands import _budget
 from testgate.config import Config
-from testgate.gate import GateRun, evaluate
-from testgate.history import publish as history_publish
+from testgate.gate import evaluate
+from testgate.model.gate import GateRun
 from testgate.render import jsonreport, junitxml, markdown
 
 
@@ -45,8 +46,8 @@ def write_reports(run: GateRun, config: Config) -> None:
 def publish(run: GateRun, config: Config) -> None:
     """History, index.html and badges come after the verdict's own reports: a broken history
     database warns, it never hides gate.json."""
-    with history_publish.warn_only(config.history_path):
-        history_publish.publish(
+    with publishing.warn_only(config.history_path):
+        publishing.publish(
             config, result=run.result, reports=run.reports, coverage=run.coverage, flaky=run.flaky
         )
 

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from testgate import _atomic, config
+from testgate.checks.history import coverage_drop_check
 from testgate.commands import _argtypes
 from testgate.errors import ExitCode, InputError, UsageError
 from testgate.history import importer, queries, store
-from testgate.history.checks import coverage_drop_check
-from testgate.history.record import Provenance
+from testgate.history.record import Provenance, provenance
 from testgate.model import display_percent
+from testgate.model.history import RunRow, coverage_drop
 
 DESCRIPTION = """\
 The embedded run history (reports/history.sqlite, or [tool.testgate] history):
@@ -131,7 +132,7 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
-def _run_dict(r: store.RunRow) -> dict[str, Any]:
+def _run_dict(r: RunRow) -> dict[str, Any]:
     return {
         "id": r.id,
         "time": r.time,
@@ -186,7 +187,7 @@ def _trend(args: argparse.Namespace) -> int:
             + (f" on branch {args.branch}" if args.branch else "")
             + "; record gate runs with coverage data first"
         )
-    drop = queries.coverage_drop(points)
+    drop = coverage_drop(points)
     violated = (
         drop is not None and args.fail_on_drop is not None and drop.points > args.fail_on_drop
     )
@@ -306,8 +307,6 @@ def _import(args: argparse.Namespace) -> int:
     path, cfg = db_path(args)
     origin = None
     if args.commit or args.on_branch or args.ci_job:
-        from testgate.history.record import provenance
-
         here = provenance(cfg.root)
         origin = Provenance(
             args.commit or here.commit, args.on_branch or here.branch, args.ci_job or here.ci_job

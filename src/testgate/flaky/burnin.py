@@ -18,10 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from testgate.errors import UsageError
+from testgate.errors import Stopped, UsageError
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky.aggregate import Iteration
-from testgate.flaky.runner import Stopped
 from testgate.history import store
 
 FOLDER = "flaky-new"  # under the reports folder: never the full hunt's flaky/

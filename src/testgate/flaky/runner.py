@@ -14,16 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testgate import _watchdog
+from testgate.errors import Stopped
 from testgate.model import Outcome
 from testgate.model.flaky import COMPLETED, CRASHED, TIMED_OUT
 from testgate.read.junit import split_repetition
 
 PLUGIN = "testgate.flaky.plugin"
 STARTUP_GRACE = 120.0  # seconds before the plugin's first line: imports on a loaded machine
-
-
-class Stopped(Exception):
-    """The hunt was interrupted while this process ran; it was killed, its result is void."""
 
 
 @dataclass(frozen=True)

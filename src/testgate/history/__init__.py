@@ -1,31 +1,29 @@
 """The embedded run history (`reports/history.sqlite`): record runs, ask what changed.
 
 `record_run` is what `testgate gate` calls; `record_flaky` what `testgate flaky` calls;
-`load_baseline("history:main", ...)` is what `--baseline history:main` resolves to.
+`read_baseline("history:main", ...)` is what `--baseline history:main` resolves to.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from testgate.errors import UsageError
-from testgate.history import store
-from testgate.history.queries import FileTotals, HistoryBaseline, baseline
+from testgate.history import queries, store
+from testgate.history.queries import baseline
 from testgate.history.record import record_flaky, record_run
-
-if TYPE_CHECKING:
-    from testgate.config import Config
-    from testgate.gate import Baseline
+from testgate.model.gate import Baseline, CoverageBaseline
+from testgate.model.history import FileTotals, HistoryBaseline, HistoryView
 
 PREFIX = "history:"
+TREND_RUNS = 30  # runs the HTML report's trends and flaky labels span
 
 
 def is_history_baseline(spec: str) -> bool:
     return spec.startswith(PREFIX)
 
 
-def load_baseline(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseline:
+def newest_run(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseline:
     """`history:BRANCH` -> the newest run on BRANCH in the history at `db_path`."""
     branch = spec.removeprefix(PREFIX)
     if not is_history_baseline(spec) or not branch:
@@ -37,12 +35,21 @@ def load_baseline(spec: str, db_path: Path, *, window: int = 5) -> HistoryBaseli
         db.close()
 
 
-def gate_baseline(spec: str, config: Config) -> Baseline:
-    """`--baseline history:BRANCH` as the gate's `Baseline` (coverage per file, durations)."""
-    from testgate.checks.coverage import CoverageBaseline
-    from testgate.gate import Baseline
+def view(db_path: Path, *, last: int = TREND_RUNS) -> HistoryView | None:
+    """The last gate runs and the flaky labels over them; None when there is no history yet."""
+    if not db_path.is_file():
+        return None
+    db = store.connect(db_path, create=False)
+    try:
+        runs = queries.runs(db, kinds=queries.GATE_KINDS, last=last)
+        return HistoryView(tuple(runs), queries.flaky_tests(db, last=last))
+    finally:
+        db.close()
 
-    found = load_baseline(spec, config.history_path)
+
+def read_baseline(spec: str, db_path: Path) -> Baseline:
+    """`--baseline history:BRANCH` as the gate's `Baseline` (coverage per file, durations)."""
+    found = newest_run(spec, db_path)
     run = found.run
     source = f"{spec} (run {run.id}, {(run.commit or 'no commit')[:10]}, {run.time})"
     coverage = (
@@ -58,9 +65,10 @@ def gate_baseline(spec: str, config: Config) -> Baseline:
 __all__ = [
     "FileTotals",
     "HistoryBaseline",
-    "gate_baseline",
     "is_history_baseline",
-    "load_baseline",
+    "newest_run",
+    "read_baseline",
     "record_flaky",
     "record_run",
+    "view",
 ]

@@ -16,6 +16,8 @@ from testgate.history.queries import runs
 from testgate.history.record import Provenance, record_flaky, record_run
 from testgate.model import CoverageData
 from testgate.model.flaky import FlakyReport
+from testgate.read.coverage import find_data_files, load_project_coverage
+from testgate.read.junit import read_junit
 
 
 def _read_json(path: Path) -> Any:
@@ -44,8 +46,6 @@ def read_gate_json(path: Path) -> GateResult:
 
 
 def _coverage(folder: Path, root: Path) -> CoverageData | None:
-    from testgate.read.coverage import find_data_files, load_project_coverage
-
     if not (folder / "coverage.json").exists() and not find_data_files(folder / "coverage"):
         return None
     return load_project_coverage(folder, root=root)
@@ -71,8 +71,6 @@ def import_reports(
     """Record a reports folder (a CI artifact): its junit/*.xml, coverage and gate.json as one
     run, and its flaky.json as a hunt. Returns the new run ids.
     """
-    from testgate.read.junit import read_junit
-
     if not folder.is_dir():
         raise InputError(f"{folder}: no such reports folder")
     junit_files = sorted((folder / "junit").glob("*.xml"))

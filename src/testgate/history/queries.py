@@ -7,18 +7,25 @@ flaky nor drags a trend down.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Sequence
 
+from testgate._glob import glob_regex
 from testgate.errors import InputError
 from testgate.history import store
-from testgate.history.store import RUN_COLUMNS, RunRow, run_from_row
+from testgate.history.store import RUN_COLUMNS, run_from_row
 from testgate.model import percent
+from testgate.model.history import (
+    FileTotals,
+    FlakyHistory,
+    FlakyStat,
+    HistoryBaseline,
+    Regression,
+    RunRow,
+    TrendPoint,
+)
 
 GATE_KINDS = ("gate", "import")
 
@@ -48,36 +55,6 @@ def runs(
     if last is not None:
         sql += f" LIMIT {int(last)}"
     return [run_from_row(r) for r in reversed(db.execute(sql, params).fetchall())]
-
-
-@lru_cache(maxsize=256)
-def glob_regex(glob: str) -> re.Pattern[str]:
-    """`*` and `?` stay within one path segment, `**` spans segments (as .gitignore)."""
-    out, i = [], 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(glob[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    run: RunRow
-    percent: float
-    statements: int = 0
 
 
 def coverage_trend(
@@ -112,35 +89,6 @@ def coverage_trend(
             s, m, b, mb = sums[r.id]
             points.append(TrendPoint(r, percent(s - m + b - mb, s + b), s))
     return points
-
-
-@dataclass(frozen=True)
-class Drop:
-    first: TrendPoint
-    latest: TrendPoint
-
-    @property
-    def points(self) -> float:
-        return self.first.percent - self.latest.percent
-
-
-def coverage_drop(points: Sequence[TrendPoint]) -> Drop | None:
-    """The change from the oldest to the newest point of the window (None for < 2 points)."""
-    if len(points) < 2:
-        return None
-    return Drop(points[0], points[-1])
-
-
-@dataclass(frozen=True)
-class Regression:
-    node_id: str
-    baseline: float  # median seconds over the earlier runs
-    current: float  # median seconds over the recent runs
-    runs: int  # earlier runs the baseline is the median of
-
-    @property
-    def factor(self) -> float:
-        return self.current / self.baseline if self.baseline else float("inf")
 
 
 def _durations(
@@ -229,41 +177,13 @@ def duration_regressions(
     return sorted(regressions, key=lambda r: (-r.factor, r.node_id))
 
 
-@dataclass(frozen=True)
-class FlakyStat:
-    node_id: str
-    flaked: int  # runs of the window in which it flaked
-    runs: int  # runs of the window in which it ran
-    last_flaked_run: int
-    clean_since: int  # runs since its last flake where it ran and did not fail
-    active: bool  # still labelled flaky: fewer than `clear_after` clean runs since
-    kind: str | None = None  # from a flake hunt, when one classified it
-    repro: str | None = None
-    commits: tuple[str, ...] = ()
-
-    @property
-    def rate(self) -> float:
-        return self.flaked / self.runs if self.runs else 0.0
-
-
-@dataclass(frozen=True)
-class FlakyReport:
-    window: tuple[RunRow, ...]
-    tests: tuple[FlakyStat, ...]  # ranked: most flakes first
-    per_run: Mapping[int, int] = field(default_factory=dict)  # run id -> tests that flaked
-
-    @property
-    def active(self) -> tuple[FlakyStat, ...]:
-        return tuple(t for t in self.tests if t.active)
-
-
 def flaky_tests(
     db: sqlite3.Connection,
     *,
     last: int = 30,
     clear_after: int = 10,
     branch: str | None = None,
-) -> FlakyReport:
+) -> FlakyHistory:
     """Cross-run flakiness over the newest `last` runs (infrastructure failures left out).
 
     A test flaked in a run when it failed there and passed on the same commit: in that run
@@ -273,7 +193,7 @@ def flaky_tests(
     """
     window = runs(db, branch=branch, last=last)
     if not window:
-        return FlakyReport((), ())
+        return FlakyHistory((), ())
     order = {r.id: n for n, r in enumerate(window)}
     # "Passed on the same commit" looks at every run of the window's commits, even older ones.
     commits = sorted({r.commit for r in window if r.commit is not None})
@@ -355,7 +275,7 @@ def flaky_tests(
         for t, flaked, n_runs, last_flake, clean in stats
     ]
     result.sort(key=lambda s: (-s.flaked, -s.rate, s.node_id))
-    return FlakyReport(tuple(window), tuple(result), per_run)
+    return FlakyHistory(tuple(window), tuple(result), per_run)
 
 
 def _hunt_info(
@@ -373,50 +293,6 @@ def _hunt_info(
         ):
             info[test_id] = (kind, repro)
     return info
-
-
-@dataclass(frozen=True)
-class FileTotals:
-    """Per-file counts as stored (the history keeps counts, not line numbers)."""
-
-    path: str
-    statements: int
-    missing: int
-    branches: int
-    missing_branches: int
-
-    @property
-    def percent(self) -> float:
-        return percent(
-            self.statements - self.missing + self.branches - self.missing_branches,
-            self.statements + self.branches,
-        )
-
-
-@dataclass(frozen=True)
-class HistoryBaseline:
-    """What `--baseline history:BRANCH` compares against: the newest run on that branch."""
-
-    run: RunRow
-    files: Mapping[str, FileTotals]
-    durations: Mapping[str, float]  # node id -> median seconds over the newest runs
-
-    @property
-    def coverage(self) -> float | None:
-        """Total percent as recorded (lines and branches together, as coverage.py)."""
-        return self.run.coverage
-
-    def module_percent(self, glob: str) -> float | None:
-        """Aggregate coverage of the files matching `glob`; None when none matched."""
-        pattern = glob_regex(glob)
-        chosen = [f for p, f in self.files.items() if pattern.match(p)]
-        if not chosen:
-            return None
-        s = sum(f.statements for f in chosen)
-        m = sum(f.missing for f in chosen)
-        b = sum(f.branches for f in chosen)
-        mb = sum(f.missing_branches for f in chosen)
-        return percent(s - m + b - mb, s + b)
 
 
 def baseline(db: sqlite3.Connection, branch: str, *, window: int = 5) -> HistoryBaseline:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ from testgate.errors import InputError, TestgateError
 from testgate.history import store
 from testgate.model import Case, CoverageData, JUnitReport, Totals
 from testgate.model.flaky import FAILED, FLAKY, SKIPPED, FlakyReport
+from testgate.read.git import git_or_none
+from testgate.read.junit import read_junit
 
 # Branch names CI systems set; the first non-empty one wins (GITHUB_HEAD_REF: the PR's branch).
 BRANCH_VARS = (
@@ -39,17 +40,6 @@ class Provenance:
     ci_job: str | None
 
 
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    out = done.stdout.strip()
-    return out if done.returncode == 0 and out else None
-
-
 def _first(env: Mapping[str, str], names: Iterable[str]) -> str | None:
     for name in names:
         if env.get(name):
@@ -60,10 +50,10 @@ def _first(env: Mapping[str, str], names: Iterable[str]) -> str | None:
 def provenance(root: Path, env: Mapping[str, str] | None = None) -> Provenance:
     """Commit and branch from git (CI variables where git cannot tell), the CI job id if any."""
     env = os.environ if env is None else env
-    commit = _git(root, "rev-parse", "HEAD") or _first(env, COMMIT_VARS)
+    commit = git_or_none(root, "rev-parse", "HEAD") or _first(env, COMMIT_VARS)
     branch = _first(env, BRANCH_VARS)
     if branch is None:
-        head = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+        head = git_or_none(root, "rev-parse", "--abbrev-ref", "HEAD")
         branch = head if head != "HEAD" else None  # detached HEAD: no branch
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_RUN_ATTEMPT"):
         job: str | None = f"{env['GITHUB_RUN_ID']}.{env['GITHUB_RUN_ATTEMPT']}"
@@ -234,8 +224,6 @@ def record_flaky(
     The per-iteration JUnit files give durations; when one is gone, the per-test counts of
     flaky.json stand in (without durations), so a hunt is never recorded as cleaner than it was.
     """
-    from testgate.read.junit import read_junit
-
     hunt = [(t.id, t.verdict, t.kind, t.flake_rate, t.repro) for t in report.tests]
     rows: list[tuple[str, int, int, float | None]] = []
     seconds = 0.0

@@ -12,11 +12,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from testgate.errors import InputError
 from testgate.model import Outcome
+from testgate.model.history import RunRow
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -214,32 +214,6 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One run as stored (and exported)."""
-
-    id: int
-    time: str
-    commit: str | None
-    branch: str | None
-    ci_job: str | None
-    kind: str
-    passed: bool
-    tests: int
-    failed: int
-    skipped: int
-    flaky: int
-    coverage: float | None
-    branch_coverage: float | None
-    seconds: float
-    source: str | None
-
-    @property
-    def infrastructure_failure(self) -> bool:
-        """More than 80% of the tests failed: the machine broke, not the code."""
-        return self.tests > 0 and self.failed > 0.8 * self.tests
 
 
 RUN_COLUMNS = (

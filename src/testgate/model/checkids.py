@@ -25,6 +25,7 @@ class Family(str, enum.Enum):
     COVERAGE = "coverage"
     DURATIONS = "durations"
     FLAKY = "flaky"
+    HISTORY = "history"  # `testgate history ... --fail-on-*`, not the gate
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ REGISTRY: dict[str, CheckSpec] = {
         _spec("flaky.tests", Unit.COUNT),
         _spec("flaky.quarantine", Unit.TEXT, "test id"),
         _spec("flaky.new", Unit.COUNT),  # the burn-in of new tests (flaky-new.json)
+        # a drop in points, printed as the plain number it is
+        _spec("history.coverage_drop", Unit.COUNT, "module", informational=False),
     )
 }
 

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import heapq
 import posixpath
+import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -20,13 +21,15 @@ from typing import Any
 
 from testgate import __version__, _atomic
 from testgate._escape import visible_lines
+from testgate._glob import glob_match
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
 from testgate.model.flaky import FlakyReport
+from testgate.model.history import FlakyStat, HistoryView, RunRow
 from testgate.render import svg
+from testgate.render.badges import flaky_count
 
 SLOWEST = 25
-TREND_RUNS = 30
 STYLE = """
 :root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --fg: #1f2328; --muted: #59636e;
   --line: #d1d9e0; --bg: #fff; --soft: #f6f8fa; }
@@ -202,12 +205,6 @@ def _checks(result: GateResult) -> str:
     )
 
 
-def _glob_match(glob: str, path: str) -> bool:
-    from testgate.history.queries import glob_regex
-
-    return glob_regex(glob).match(path) is not None
-
-
 def _modules(
     result: GateResult, coverage: CoverageData | None, modules: Mapping[str, float] | None
 ) -> list[tuple[str, float, float | None]]:
@@ -226,7 +223,7 @@ def _modules(
         out["total"] = (coverage.totals.percent, None)
     for glob, minimum in (modules or {}).items():
         if glob not in out:
-            chosen = [f for p, f in coverage.files.items() if _glob_match(glob, p)]
+            chosen = [f for p, f in coverage.files.items() if glob_match(glob, p)]
             if chosen:
                 pc = CoverageData({f.path: f for f in chosen}).totals.percent
                 out[glob] = (pc, minimum)
@@ -306,7 +303,7 @@ def _failures(reports: Sequence[JUnitReport]) -> str:
     )
 
 
-def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> str:
+def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]) -> str:
     parts = []
     if flaky is not None:
         hunted = flaky.flaky
@@ -357,7 +354,7 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
                 (
                     f"<pre>{_e(t.repro)}</pre>"
                     if t.repro
-                    else f"<pre>python -m pytest {_e(_quote(t.node_id))}</pre>",
+                    else f"<pre>python -m pytest {_e(shlex.quote(t.node_id))}</pre>",
                     t.repro or "",
                     "",
                 ),
@@ -382,28 +379,15 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[Any]) -> s
     return "".join(parts)
 
 
-def _quote(node_id: str) -> str:
-    import shlex
-
-    return shlex.quote(node_id)
-
-
-def _history(history_db: Path | None) -> tuple[str, list[Any]]:
+def _history(history: HistoryView | None) -> tuple[str, list[FlakyStat]]:
     """Trend charts (when history has more than one run) and the tests it labels flaky."""
-    if history_db is None or not history_db.is_file():
+    if history is None:
         return "", []
-    from testgate.history import queries, store
-
-    db = store.connect(history_db, create=False)
-    try:
-        runs = queries.runs(db, kinds=queries.GATE_KINDS, last=TREND_RUNS)
-        flaky = queries.flaky_tests(db, last=TREND_RUNS)
-    finally:
-        db.close()
+    runs, flaky = history.runs, history.flaky
     if len(runs) < 2:
         return "", list(flaky.active)
 
-    def label(r: Any) -> str:
+    def label(r: RunRow) -> str:
         return f"run {r.id} {r.time[:16].replace('T', ' ')} {(r.commit or '')[:8]}".strip()
 
     charts = []
@@ -440,15 +424,13 @@ def render_html(
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
     flaky: FlakyReport | None,
-    history_db: Path | None,
+    history: HistoryView | None,
     modules: Mapping[str, float] | None = None,
     title: str = "testgate report",
     now: dt.datetime | None = None,
 ) -> str:
-    from testgate.render.badges import flaky_count
-
     totals = sum((r.totals for r in reports), start=Totals())
-    trends, history_flaky = _history(history_db)
+    trends, history_flaky = _history(history)
     durations = [c.duration for r in reports for c in r.cases]
     when = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     sessions = ", ".join(
@@ -497,7 +479,7 @@ def write_html_report(
     reports: Sequence[JUnitReport],
     coverage: CoverageData | None,
     flaky: FlakyReport | None,
-    history_db: Path | None,
+    history: HistoryView | None,
     modules: Mapping[str, float] | None = None,
 ) -> Path:
     """Write the report atomically; `modules` (coverage.modules budgets) adds bars for globs
@@ -509,7 +491,7 @@ def write_html_report(
             reports=reports,
             coverage=coverage,
             flaky=flaky,
-            history_db=history_db,
+            history=history,
             modules=modules,
         ),
     )

@@ -13,6 +13,7 @@ from testgate._safeio import OutputError
 from testgate.checks import GateResult
 from testgate.config import Config
 from testgate.errors import TestgateError
+from testgate.history import view
 from testgate.history.record import record_run
 from testgate.model import CoverageData, JUnitReport
 from testgate.model.flaky import FlakyReport
@@ -109,7 +110,7 @@ def _html(
         reports=reports,
         coverage=coverage,
         flaky=flaky,
-        history_db=history_db,
+        history=view(history_db) if history_db is not None else None,
         modules=config.coverage.modules,
     )
 
