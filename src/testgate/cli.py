@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from testgate import __version__
+from testgate._escape import Guard
+from testgate._safeio import output_error
 from testgate.errors import ExitCode, TestgateError, UsageError
 
 # Each module in testgate.commands has add_parser(subparsers) and run(args) -> int. Only the
@@ -62,6 +65,21 @@ def _json_error(exc: TestgateError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every line the command prints goes through `_escape.Guard`: a test name in the output
+    cannot move the terminal's cursor or start a GitHub workflow command."""
+    out, err = sys.stdout, sys.stderr
+    guards = Guard(out), Guard(err)
+    sys.stdout, sys.stderr = guards
+    try:
+        return _main(argv)
+    finally:
+        for guard in guards:
+            with contextlib.suppress(OSError, ValueError):
+                guard.finish()
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser(argv).parse_args(argv)
@@ -71,13 +89,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_json_error(exc))
         print(f"testgate: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)
+    except OSError as exc:  # an operation no command expected to fail: still one line
+        if isinstance(exc, BrokenPipeError):
+            return int(ExitCode.OK)
+        print(f"testgate: {output_error(exc, 'complete the command').message}", file=sys.stderr)
+        return int(ExitCode.ERROR)
+    except RecursionError:
+        print("testgate: an input is nested too deeply to read; refused", file=sys.stderr)
+        return int(ExitCode.ERROR)
+    except MemoryError:
+        print("testgate: out of memory; an input is too large for this machine", file=sys.stderr)
+        return int(ExitCode.ERROR)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else int(ExitCode.ERROR)
     except KeyboardInterrupt:
         print("testgate: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return int(ExitCode.OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

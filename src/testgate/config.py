@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testgate.errors import ConfigError
+from testgate._safeio import MAX_CONFIG_BYTES, read_text
+from testgate.errors import ConfigError, InputError
 from testgate.model.checkids import INFORMATIONAL_IDS
 
 if sys.version_info >= (3, 11):
@@ -109,6 +111,8 @@ def _number(
         if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
             kind = "a whole number" if integer else "a number"
             raise ConfigError(f"{key}: expected {kind}, got {value!r}")
+        if not math.isfinite(value):  # NaN passes every comparison check: a budget switched off
+            raise ConfigError(f"{key}: {value!r} is not a finite number; give a limit like 80")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             span = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
             raise ConfigError(f"{key}: {value!r} is impossible, it must be {span}")
@@ -124,6 +128,8 @@ def _percent() -> Validator:
 def _string(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{key}: expected a non-empty string, got {value!r}")
+    if "\x00" in value:  # no path or git ref can hold one; the OS would raise on it
+        raise ConfigError(f"{key}: {value!r} contains a NUL character")
     return value
 
 
@@ -304,9 +310,9 @@ def load(root: Path | None = None, config_file: Path | None = None) -> Config:
             raise ConfigError(f"{path}: no such config file; check --config")
         return Config(root=root)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc}); check the file's permissions") from None
+        data = tomllib.loads(read_text(path, limit=MAX_CONFIG_BYTES))
+    except InputError as exc:
+        raise ConfigError(f"{exc.message}; check --config and the file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc}); fix the syntax") from None
     tool = data.get("tool", {})

@@ -75,7 +75,7 @@ def gather(
 ) -> GateInputs:
     root, reports_dir = config.root, config.reports_dir
     files = reader.junit_files(reports_dir)
-    reports, errors = reader.read_reports(files, root)
+    reports, errors = reader.read_reports(files, root, within=(root, reports_dir))
     base, base_error = _baseline(config, baseline, which)
     coverage = _coverage(config, reports) if "coverage" in which else None
     diff = diff_error_text = None
@@ -180,13 +180,10 @@ def _flaky(config: Config, name: str) -> FlakyInput | None:
         return None
     shown = reader.rel(path, config.root)
     try:
-        doc = reader.read_json(path)
-    except InputError as exc:
-        return FlakyInput(shown, unreadable=exc.message)
-    try:
+        doc = reader.read_json(path, within=(config.root, config.reports_dir))
         return FlakyInput(shown, report=FlakyReport.from_json(doc, shown))
-    except InputError as exc:  # JSON, but not a flake-hunt report testgate can judge
-        return FlakyInput(shown, invalid=exc.message)
+    except InputError as exc:  # unreadable, or JSON but not a flake-hunt report: exit 2
+        return FlakyInput(shown, unreadable=exc.message)
 
 
 def check_junit_dir(

@@ -22,9 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from testgate import _safeio as safeio
 from testgate._shard_collect import ENV
 from testgate.errors import InputError
-from testgate.read.junit import read_junit
+from testgate.read.junit import MAX_SECONDS, read_junit
 
 SPLIT_DURATIONS = ".test_durations"  # pytest-split's file in the project root
 MANIFEST_FORMAT = 1
@@ -129,9 +130,9 @@ def _junit_seconds(path: Path, root: Path) -> dict[str, float]:
 def _split_seconds(path: Path, raw: bytes) -> dict[str, float]:
     """pytest-split's `.test_durations`: {node id: seconds}, or [[node id, seconds], ...]."""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InputError(f"{path}: not valid JSON (expected pytest-split durations)") from None
+        data = safeio.load_json(raw, str(path))
+    except InputError as exc:
+        raise InputError(f"{exc.message} (expected pytest-split durations)") from None
     pairs = data.items() if isinstance(data, dict) else data
     try:
         out = {str(k): float(v) for k, v in pairs}
@@ -139,8 +140,8 @@ def _split_seconds(path: Path, raw: bytes) -> dict[str, float]:
         raise InputError(
             f"{path}: expected {{node id: seconds}} as pytest-split's .test_durations has"
         ) from None
-    if any(v < 0 or v != v for v in out.values()):
-        raise InputError(f"{path}: negative or NaN durations")
+    if any(not 0 <= v <= MAX_SECONDS for v in out.values()):
+        raise InputError(f"{path}: negative, NaN or absurd durations (over {MAX_SECONDS:g} s)")
     return out
 
 
@@ -163,20 +164,20 @@ def _history_seconds(path: Path, *, last_runs: int = 20) -> dict[str, float]:
             con.close()
     except sqlite3.Error as exc:
         raise InputError(f"{path}: cannot read test durations from history ({exc})") from None
-    return {str(node): float(seconds) for node, seconds in rows}
+    out = {str(node): float(seconds) for node, seconds in rows}
+    if any(not 0 <= v <= MAX_SECONDS for v in out.values()):
+        raise InputError(f"{path}: negative, NaN or absurd durations (over {MAX_SECONDS:g} s)")
+    return out
 
 
 def _read_one(path: Path, root: Path) -> dict[str, float]:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(16)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    with safeio.open_input(path) as handle:  # named by the user: anywhere, but a regular file
+        head = handle.read(16)
     if head.startswith(b"SQLite format 3"):
         return _history_seconds(path)
     if head.lstrip().startswith(b"<") or path.suffix == ".xml":
         return _junit_seconds(path, root)
-    return _split_seconds(path, path.read_bytes())
+    return _split_seconds(path, safeio.read_bytes(path))
 
 
 def expand_sources(sources: Iterable[Path]) -> list[Path]:

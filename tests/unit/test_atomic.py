@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from testgate import _atomic
+from testgate._safeio import OutputError
 
 
 def test_writes_create_parents_and_leave_no_temp_files(tmp_path: Path) -> None:
@@ -41,6 +42,6 @@ def test_a_failed_write_keeps_the_old_file_whole(tmp_path: Path) -> None:
 def test_an_interrupted_write_removes_its_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "flaky.json"
     target.mkdir()  # os.replace of a file onto a directory fails after the data is written
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(OutputError, match=r"flaky\.json: cannot replace: it is a folder"):
         _atomic.write_bytes(target, b"{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flaky.json"]

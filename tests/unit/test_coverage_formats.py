@@ -228,7 +228,7 @@ def test_oversized_files_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(coverage_json, "MAX_BYTES", 10)
     for name, text in (("c.xml", "<coverage>" + " " * 20), ("c.json", "{" + " " * 20)):
         (tmp_path / name).write_text(text)
-        with pytest.raises(InputError, match=r"larger than 0 MiB; refusing to load it"):
+        with pytest.raises(InputError, match=r"over the 10 bytes limit; refused unread"):
             read_coverage(tmp_path / name, root=tmp_path)
 
 

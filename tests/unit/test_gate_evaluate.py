@@ -239,7 +239,7 @@ def test_baseline_files(project: Path) -> None:
     assert read_baseline(dur, cfg.root).durations == {"t::a": 1.0}
     for body, error in [
         ("[1]", "expected a JSON object"),
-        ("{", "unreadable JSON"),
+        ("{", "not valid JSON"),
         ('{"files": 3}', "not a coverage.py JSON report"),
     ]:
         cov.write_text(body, encoding="utf-8")

@@ -10,7 +10,7 @@ from testgate.cli import main
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--splits", "0", "--group", "1"], "--splits must be at least 1, not 0"),
+        (["--splits", "0", "--group", "1"], "--splits must be between 1 and 1000, not 0"),
         (["--splits", "3", "--group", "4"], "--group 4 is out of range for --splits 3 (use 1..3)"),
         (["--splits", "3", "--group", "0"], "--group 0 is out of range"),
         (["--splits", "3"], "--group K is required (or --plan to see every group)"),

@@ -205,7 +205,7 @@ def test_pytest_split_durations_in_both_of_its_formats(tmp_path: Path) -> None:
         ("{not json", "not valid JSON"),
         ('{"a.py::t": "slow"}', "expected {node id: seconds}"),
         ('[["a.py::t"]]', "expected {node id: seconds}"),
-        ('{"a.py::t": -1}', "negative or NaN"),
+        ('{"a.py::t": -1}', "negative, NaN or absurd"),
     ],
 )
 def test_bad_durations_files_are_one_line_input_errors(

@@ -8,6 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from testgate._escape import write_command
+from testgate._safeio import OutputError, append_text
 from testgate.checks import GateResult, Status
 from testgate.config import Config, load
 from testgate.errors import ExitCode
@@ -41,15 +43,19 @@ def show(result: GateResult, name: str = "gate") -> None:
     sys.stdout.write(text.render(result, color=text.use_color(sys.stdout), name=name))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github.render(result):
-            print(line)
+            write_command(sys.stdout, line)
     sys.stdout.flush()
 
 
 def append_summary(markdown: str) -> None:
+    """Named by the environment, so it may be anywhere; but never a FIFO or device, and a
+    summary that cannot be written is a warning: the gate's own reports are written."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
+        try:
+            append_text(summary, markdown + "\n")
+        except OutputError as exc:
+            print(f"testgate: warning: GITHUB_STEP_SUMMARY {exc.message}", file=sys.stderr)
 
 
 def exit_code(result: GateResult) -> int:

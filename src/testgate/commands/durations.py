@@ -9,7 +9,7 @@ from typing import Any
 from testgate import _atomic
 from testgate.checks import GateResult
 from testgate.checks.durations import Summary, summarize
-from testgate.commands import _budget
+from testgate.commands import _argtypes, _budget
 from testgate.config import Config
 from testgate.gate import evaluate
 from testgate.render import jsonreport, markdown
@@ -26,7 +26,10 @@ def add_parser(sub: Any) -> None:
     )
     _budget.add_options(parser)
     parser.add_argument(
-        "--workers", type=int, metavar="K", help="workers for the projected wall time"
+        "--workers",
+        type=_argtypes.whole(1),
+        metavar="K",
+        help="workers for the projected wall time",
     )
     parser.set_defaults(func=run)
 

@@ -18,6 +18,7 @@ from testgate import _atomic, history
 from testgate import config as config_mod
 from testgate import shard as shard_mod
 from testgate._cpu import usable_cores
+from testgate._lock import hunt_lock
 from testgate.checks import Status
 from testgate.checks.flaky import check_flaky
 from testgate.checks.flaky_new import check_flaky_new
@@ -46,6 +47,7 @@ from testgate.history import record as history_record
 from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, TwiceRun, UntilMeta
 from testgate.publish import warn_only
 
+MIN_PLAN_RATE = 1e-6
 _positive_int = _argtypes.whole(1)
 _seed = _argtypes.whole(0)
 _seconds = _argtypes.real(
@@ -156,7 +158,26 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """One hunt per reports folder: the lock is held from the first iteration to the reports."""
     if args.plan is not None:
+        return _run(args)
+    reports_dir = args.reports
+    if reports_dir is None:
+        reports_dir = config_mod.load(Path.cwd(), args.config).reports_dir
+    notes: list[str] = []
+    with hunt_lock(Path(reports_dir), notes=notes):
+        for note in notes:
+            print(f"testgate flaky: {note}", file=sys.stderr)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.plan is not None:
+        if args.plan[0] < MIN_PLAN_RATE:  # 1 - rate rounds to 1: no finite plan exists
+            raise UsageError(
+                f"--plan {args.plan[0]:g}: a flake rate below {MIN_PLAN_RATE:g} needs more "
+                "runs than a hunt can make; give a larger RATE"
+            )
         print(plan(*args.plan))
         return int(ExitCode.OK)
     pytest_args = list(args.pytest_args)

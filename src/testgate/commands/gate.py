@@ -29,13 +29,17 @@ def add_parser(sub: Any) -> None:
 
 
 def write_reports(run: GateRun, config: Config) -> None:
+    """All three or none: a full disk leaves the previous gate's reports as they were."""
     out = config.reports_dir
-    _atomic.write_json(
-        out / "gate.json", jsonreport.gate_dict(run.result, run.reports, run.coverage)
-    )
     md = markdown.render(run.result)
-    _atomic.write_text(out / "gate.md", md)
-    _atomic.write_bytes(out / "gate-junit.xml", junitxml.render(run.result))
+    doc = jsonreport.gate_dict(run.result, run.reports, run.coverage)
+    _atomic.write_many(
+        {
+            out / "gate.json": _atomic.json_bytes(out / "gate.json", doc),
+            out / "gate.md": _atomic.encode(md),
+            out / "gate-junit.xml": junitxml.render(run.result),
+        }
+    )
     _budget.append_summary(md)
 
 

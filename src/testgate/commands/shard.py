@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate import _atomic, config, shard
+from testgate._safeio import MAX_SPLITS
 from testgate.errors import UsageError
 
 
@@ -55,8 +56,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     splits: int = args.splits
     group: int | None = args.group
-    if splits < 1:
-        raise UsageError(f"--splits must be at least 1, not {splits}")
+    if not 1 <= splits <= MAX_SPLITS:
+        raise UsageError(f"--splits must be between 1 and {MAX_SPLITS}, not {splits}")
     if group is None and not args.plan:
         raise UsageError("--group K is required (or --plan to see every group)")
     if group is not None and not 1 <= group <= splits:

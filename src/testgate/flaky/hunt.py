@@ -9,7 +9,6 @@ under `reports/flaky/`, which is what `--resume` and Ctrl-C rely on.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from testgate import _atomic
+from testgate._safeio import MANIFEST_BYTES, read_json
 from testgate.errors import InputError, UsageError
 from testgate.flaky.aggregate import Iteration
 from testgate.flaky.classify import seed_args
@@ -93,15 +93,15 @@ def derive_seed(base: int, iteration: int) -> int:
 
 def load_state(work: Path) -> dict[str, Any]:
     path = work / "state.json"
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         raise UsageError(
             f"{path}: no interrupted hunt to resume; run testgate flaky without --resume"
-        ) from None
-    except (OSError, ValueError) as exc:
+        )
+    try:
+        state = read_json(path, limit=MANIFEST_BYTES)
+    except InputError as exc:
         raise InputError(
-            f"{path}: unreadable hunt state ({exc}); start over without --resume"
+            f"{exc.message}: unreadable hunt state; start over without --resume"
         ) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise InputError(f"{path}: not a testgate hunt state; start over without --resume")
@@ -128,11 +128,11 @@ def finished(settings: Settings) -> list[Iteration]:
     done = []
     for i in settings.planned:
         path = settings.work / f"{settings.name(i)}.json"
-        try:
-            done.append(Iteration.from_json(json.loads(path.read_text(encoding="utf-8"))))
-        except FileNotFoundError:
+        if not path.exists():
             continue
-        except (OSError, ValueError, KeyError, TypeError):
+        try:
+            done.append(Iteration.from_json(read_json(path)))
+        except (InputError, ValueError, KeyError, TypeError, AttributeError):
             path.unlink()  # half a record is no record: that iteration runs again
     return done
 

@@ -14,6 +14,8 @@ from typing import IO, Any
 
 import pytest
 
+from testgate import _watchdog
+
 REPEAT_FIXTURE = "__pytest_repeat_step_number"
 MAX_MESSAGE = 2000
 
@@ -33,6 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("testgate_flaky_log")
     if path is None:
         return
+    _watchdog.start()
     # One process, one order: with xdist the order a seed gives is not the order tests ran in.
     if hasattr(config.option, "numprocesses"):
         config.option.numprocesses = 0

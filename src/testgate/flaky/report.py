@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from testgate import __version__, _atomic
+from testgate import _escape as escape
 from testgate.config import FlakyBudget
 from testgate.flaky.aggregate import Iteration, TestSummary
 from testgate.flaky.classify import Finding, repro_failing
@@ -167,12 +168,11 @@ def build_report(
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape.markdown("" if value is None else str(value))
 
 
 def _code(value: str | None) -> str:
-    return f"`{_cell(value)}`" if value else ""
+    return escape.markdown_code(value) if value else ""
 
 
 def _pc(x: float | None) -> str:

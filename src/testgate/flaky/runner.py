@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from testgate import _watchdog
 from testgate.errors import Stopped
 from testgate.model import Outcome
 from testgate.model.flaky import COMPLETED, CRASHED, TIMED_OUT
@@ -84,6 +85,7 @@ def run_pytest(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, _watchdog.ENV: str(os.getpid())},  # it dies with the hunt
             start_new_session=True,  # one process group: a hanging test's children die with it
         )
         try:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from testgate import __version__
+from testgate._safeio import read_json
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.errors import InputError
 from testgate.history.queries import runs
@@ -21,12 +21,7 @@ from testgate.read.junit import read_junit
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc}); was it cut off?") from None
+    return read_json(path)
 
 
 def read_gate_json(path: Path) -> GateResult:

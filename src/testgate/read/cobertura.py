@@ -21,6 +21,7 @@ from typing import cast
 
 from lxml import etree
 
+from testgate._safeio import open_input
 from testgate.errors import InputError
 from testgate.model import CoverageData, FileCoverage
 from testgate.read.coverage_paths import to_project_paths
@@ -56,8 +57,6 @@ class _File:
 
 def read_cobertura(path: Path, root: Path, *, precision: int) -> CoverageData:
     display = str(path)
-    if path.stat().st_size > MAX_BYTES:
-        raise InputError(f"{display}: larger than {MAX_BYTES >> 20} MiB; refusing to load it")
     try:
         files, sources, branches_valid = _parse(path)
     except etree.XMLSyntaxError as exc:
@@ -92,7 +91,7 @@ def read_cobertura(path: Path, root: Path, *, precision: int) -> CoverageData:
 def _parse(path: Path) -> tuple[dict[str, _File], list[str], int]:
     files: dict[str, _File] = {}
     sources: list[str] = []
-    with path.open("rb") as handle:
+    with open_input(path, limit=MAX_BYTES) as handle:
         events = etree.iterparse(
             handle,
             events=("start", "end"),

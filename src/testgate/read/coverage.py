@@ -10,10 +10,13 @@ reports coverage.py writes (JSON, Cobertura, HTML) are replaced atomically.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import re
 import shutil
 import sqlite3
+import stat
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
@@ -32,6 +35,7 @@ from coverage.exceptions import (
 from coverage.files import PathAliases
 from coverage.report_core import get_analysis_to_report
 
+from testgate._safeio import OutputError, inside, open_input, output_error
 from testgate.errors import ConfigError, InputError
 from testgate.model import CoverageData, CoverageTotals, FileCoverage
 from testgate.read.cobertura import read_cobertura
@@ -181,6 +185,7 @@ def write_coverage_reports(data_file: Path, reports_dir: Path, *, root: Path) ->
     data = Path(data_file).resolve()
     _check_data_file(data, display=str(data_file))
     reports = Path(reports_dir).resolve()
+    project = Path(root).resolve()  # before we chdir to root
     reports.mkdir(parents=True, exist_ok=True)
     with _in_project(Path(root)), _coverage_errors(str(data_file)):
         cov = coverage.Coverage(data_file=str(data), config_file=True)
@@ -188,10 +193,15 @@ def write_coverage_reports(data_file: Path, reports_dir: Path, *, root: Path) ->
             cov.load()
             # Each reporter analyses every file again: the cache parses each file once.
             branches = cov.get_data().has_arcs()
+            morfs = _project_files(cov, project, str(data_file))
             with cached_analysis(cov, reports / ANALYSIS_CACHE, branches=branches):
-                _report_file(reports / "coverage.json", lambda tmp: cov.json_report(outfile=tmp))
-                _report_file(reports / "coverage.xml", lambda tmp: cov.xml_report(outfile=tmp))
-                _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(directory=tmp))
+                _report_file(
+                    reports / "coverage.json", lambda tmp: cov.json_report(morfs, outfile=tmp)
+                )
+                _report_file(
+                    reports / "coverage.xml", lambda tmp: cov.xml_report(morfs, outfile=tmp)
+                )
+                _report_dir(reports / "htmlcov", lambda tmp: cov.html_report(morfs, directory=tmp))
         finally:
             _close(cov)
 
@@ -210,14 +220,14 @@ def package_totals(data: CoverageData) -> dict[str, CoverageTotals]:
 
 def _head(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
-            head = handle.read(64)
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            raise InputError(f"{path}: is a folder, not a coverage file")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file; {RUN_HINT}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a coverage file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+    with open_input(path) as handle:  # a FIFO or device is refused here, without blocking
+        head = handle.read(64)
     if not head.strip():
         raise InputError(f"{path}: empty file (an interrupted run?); {RUN_HINT}")
     return head
@@ -231,6 +241,7 @@ def _check_data_file(path: Path, *, display: str) -> None:
 def _read_data_file(path: Path, root: Path, cache: Path | None = None) -> CoverageData:
     display = str(path)
     absolute = path.resolve()  # before we chdir to root
+    project = root.resolve()
     files: dict[str, FileCoverage] = {}
     with _in_project(root), _coverage_errors(display):
         cov = coverage.Coverage(data_file=str(absolute), config_file=True)
@@ -246,13 +257,41 @@ def _read_data_file(path: Path, root: Path, cache: Path | None = None) -> Covera
                 keep_open(),  # one SQLite connection, not three per file
                 cached_analysis(cov, cache, branches=has_arcs),
             ):
-                for reporter, analysis in get_analysis_to_report(cov, None):
+                morfs = _project_files(cov, project, display)
+                for reporter, analysis in get_analysis_to_report(cov, morfs):
                     key = Path(reporter.relative_filename()).as_posix()
                     files[key] = _file_coverage(key, analysis)
         finally:
             _close(cov)
         precision = cov.config.precision
     return CoverageData(files=files, precision=precision, has_branches=has_arcs, source=display)
+
+
+def _project_files(cov: coverage.Coverage, root: Path, display: str) -> list[str] | None:
+    """The measured files inside the project (None: all of them are). Data recorded elsewhere
+    may name any file on this machine; one outside the project after remapping is neither
+    counted nor read (its source would be copied into htmlcov/), and a warning lists it."""
+    measured = sorted(cov.get_data().measured_files())
+    outside = [f for f in measured if not inside(os.path.join(root, f), (root,))]
+    if not outside:
+        return None
+    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+    out = set(outside)
+    kept = [f for f in measured if f not in out]
+    if not kept:
+        raise InputError(
+            f"{display}: every measured file is outside the project {root} ({shown}); the data"
+            " was recorded elsewhere: combine it with `testgate coverage` (or map the paths"
+            " with [tool.coverage.paths])"
+        )
+    log.warning(
+        "%s: %d measured file(s) outside the project %s not counted: %s",
+        display,
+        len(outside),
+        root,
+        shown,
+    )
+    return kept
 
 
 def _file_coverage(key: str, analysis: Any) -> FileCoverage:
@@ -297,8 +336,7 @@ def _combine(paths: list[Path], root: Path, out: Path) -> PathRemap:
                 final[name] = alias
             else:
                 final[name] = rel if config.relative_files else str(root.joinpath(*parts_of(rel)))
-        for name in remap.unmapped:
-            log.warning("%s: not found in the project tree %s; left as recorded", name, root)
+        # unmapped names stay as recorded: reading the data lists those outside the project
         for name, matches in remap.ambiguous.items():
             log.warning("%s: ambiguous (%s); left as recorded", name, ", ".join(matches))
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -317,6 +355,9 @@ def _combine(paths: list[Path], root: Path, out: Path) -> PathRemap:
             shutil.rmtree(workdir, ignore_errors=True)
     return remap
 
+
+_NO_SPACE = re.compile(r"disk is full|disk I/O error|file too large|database or disk", re.I)
+_WRITE_ERRNOS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES))
 
 _CANT_COMBINE_HINT = (
     "record every run with the same branch setting ([tool.coverage.run] branch) and combine again"
@@ -385,6 +426,11 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
     except NotPython as exc:
         raise InputError(f"{display}: {_one_line(exc)}") from None
     except DataError as exc:
+        if _NO_SPACE.search(str(exc)):  # SQLite could not write: the data file is not at fault
+            raise OutputError(
+                f"{display}: cannot write the combined coverage data: the disk is full or the"
+                f" file size limit is reached ({_one_line(exc)}); free space and run again"
+            ) from None
         raise InputError(
             f"{display}: {_one_line(exc)}; {hint or 'delete it and ' + RUN_HINT}"
         ) from None
@@ -394,6 +440,10 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
         ) from None
     except coverage.exceptions.ConfigError:
         raise
+    except OSError as exc:
+        if exc.errno in _WRITE_ERRNOS:
+            raise output_error(exc, "write coverage data or reports") from None
+        raise InputError(f"{exc.filename or display}: cannot be read ({exc.strerror})") from None
     except CoverageException as exc:  # pragma: no cover - PluginError and the like
         raise InputError(f"{display}: {_one_line(exc)}") from None
 
@@ -408,24 +458,44 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _report_file(target: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    """coverage.py writes into a mkstemp file (0600): given the mode of every other report."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise output_error(exc, "create a file in the folder", target.parent) from None
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        raise output_error(exc, "write", target) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
 def _report_dir(target: Path, write: Any) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    """htmlcov/ from a mkdtemp folder (0700): given the mode of any folder testgate creates."""
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise output_error(exc, "create a folder in", target.parent) from None
     old = target.with_name(f"{tmp.name}.old")
     try:
         write(str(tmp))
+        os.chmod(tmp, 0o777 & ~_umask())
         if target.exists():
             target.rename(old)
         tmp.rename(target)
+    except OSError as exc:
+        raise output_error(exc, "write", target) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)

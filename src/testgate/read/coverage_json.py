@@ -6,11 +6,11 @@ totals must agree with the files (a hand-edited or truncated report is refused).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from testgate._safeio import load_json, read_bytes
 from testgate.errors import InputError
 from testgate.model import CoverageData, FileCoverage
 from testgate.read.coverage_paths import to_project_paths
@@ -24,19 +24,15 @@ class _Bad(Exception):
 
 def read_json_report(path: Path, root: Path, default_precision: Callable[[], int]) -> CoverageData:
     display = str(path)
-    if path.stat().st_size > MAX_BYTES:
-        raise InputError(f"{display}: larger than {MAX_BYTES >> 20} MiB; refusing to load it")
+    raw = read_bytes(path, limit=MAX_BYTES, shown=display)
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{display}: not UTF-8 text, not a coverage.py JSON report") from None
-    except RecursionError:
-        raise InputError(f"{display}: nested too deeply, not a coverage.py JSON report") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{display}: not valid JSON at line {exc.lineno}, column {exc.colno}"
-            " (truncated file?); write it again with `coverage json`"
-        ) from None
+    try:
+        doc = load_json(text, display)
+    except InputError as exc:
+        raise InputError(f"{exc.message}; write it again with `coverage json`") from None
     try:
         return _parse(doc, display, root, default_precision)
     except _Bad as exc:

@@ -10,7 +10,8 @@ from pathlib import Path
 import coverage
 from coverage.python import PythonFileReporter
 
-from testgate.errors import GitError, GitMissing
+from testgate._safeio import MAX_SOURCE_BYTES, open_input, read_bytes
+from testgate.errors import GitError, GitMissing, InputError
 from testgate.model.diff import Diff, Parsed
 from testgate.read.git import git
 
@@ -95,9 +96,10 @@ def changed_lines(
         if only is not None and path not in only:
             continue
         try:
-            count = len((root / path).read_bytes().splitlines())
-        except OSError:
+            data = read_bytes(root / path, within=(root,), limit=MAX_SOURCE_BYTES)
+        except InputError:
             continue
+        count = len(data.splitlines())
         lines[path] = set(range(1, count + 1))
     return Diff(ref, commit, {p: frozenset(s) for p, s in lines.items() if s})
 
@@ -115,6 +117,10 @@ def source_lines(root: Path, paths: Iterable[str]) -> Parsed:
     cov = _coverage_config(root)
     out: dict[str, tuple[frozenset[int], dict[int, int]]] = {}
     for path in paths:
+        try:
+            open_input(root / path, within=(root,), limit=MAX_SOURCE_BYTES).close()
+        except InputError:
+            continue  # not a regular file of the project: never handed to the parser
         try:
             reporter = PythonFileReporter(str(root / path), coverage=cov)
             out[path] = (

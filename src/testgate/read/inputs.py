@@ -5,13 +5,13 @@ written, a baseline, flaky.json, shard manifests (`testgate.read.shards`), git's
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from testgate import _safeio as safeio
 from testgate.errors import InputError
 from testgate.model import Case, CoverageData, JUnitReport
 from testgate.model.durations import file_of, per_test
@@ -33,13 +33,18 @@ def junit_files(reports_dir: Path) -> list[Path]:
 
 
 def read_reports(
-    files: Collection[Path], root: Path, *, salvage: bool = True
+    files: Collection[Path],
+    root: Path,
+    *,
+    salvage: bool = True,
+    within: tuple[Path, ...] | None = None,
 ) -> tuple[list[JUnitReport], list[str]]:
-    """Truncated files are salvaged (and then judged by the inventory check)."""
+    """Truncated files are salvaged (and then judged by the inventory check). `within`: the
+    folders files found by name (not named by the user) may resolve into."""
     reports, errors = [], []
     for path in files:
         try:
-            reports.append(read_junit(path, root=root, salvage=salvage))
+            reports.append(read_junit(path, root=root, salvage=salvage, within=within))
         except InputError as exc:
             errors.append(exc.message)
     return reports, errors
@@ -140,11 +145,8 @@ def read_baseline(path: Path, root: Path) -> Baseline:
     return Baseline(shown, cov, durations)
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable JSON ({exc})") from None
+def read_json(path: Path, within: tuple[Path, ...] | None = None) -> dict[str, Any]:
+    doc = safeio.read_json(path, within=within)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a JSON object")
     return doc
@@ -193,14 +195,18 @@ def line_finder(root: Path) -> Callable[[Case], int | None]:
 
     @functools.lru_cache(maxsize=1024)
     def source(path: str) -> list[str]:
+        # A path from an artifact: only a regular file of the project, of a sane size.
         try:
-            return (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            return safeio.read_text(
+                root / path, within=(root,), limit=safeio.MAX_SOURCE_BYTES, errors="replace"
+            ).splitlines()
+        except InputError:
             return []
 
     def line_of(case: Case) -> int | None:
         path = file_of(case)
-        name = case.node_id.rsplit("::", 1)[-1].split("[", 1)[0]
+        # the parameters first: they may hold "::" themselves (test_x[a::b])
+        name = case.node_id.split("[", 1)[0].rsplit("::", 1)[-1]
         pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
         for n, text in enumerate(source(path), 1):
             if pattern.match(text):

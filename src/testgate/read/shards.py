@@ -3,10 +3,11 @@ JUnit file, read for the `inputs.shards` check."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
+from testgate._safeio import MANIFEST_BYTES, MAX_SPLITS, read_json
+from testgate.errors import InputError
 from testgate.model.shards import SHARD_NAME, ShardFolder
 
 
@@ -17,8 +18,8 @@ def _manifests(junit_dir: Path) -> list[tuple[str, dict[str, object]]]:
         if not m:
             continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_json(path, within=(junit_dir,), limit=MANIFEST_BYTES)
+        except InputError:
             continue
         if isinstance(data, dict):
             out.append((m["session"], data))
@@ -34,7 +35,7 @@ def recorded_splits(junit_dir: Path) -> dict[str, set[int]]:
     out: dict[str, set[int]] = defaultdict(set)
     for session, data in _manifests(junit_dir):
         n = data.get("splits")
-        if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_SPLITS:
             out[session].add(n)
     return dict(out)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from testgate._escape import visible
 from testgate.checks import Annotation, GateResult, Status
 
 MAX_ANNOTATIONS = 50  # GitHub shows at most 10 per step and 50 per job
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The runner decodes %25, %0D, %0A; every other control character is shown escaped."""
+    return visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _prop(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from testgate import _escape as escape
 from testgate.checks import GateResult, Status
 from testgate.render.text import value, verdict
 
@@ -12,7 +13,7 @@ MAX_DETAILS = 200
 
 
 def _cell(text: str) -> str:
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+    return escape.markdown(text)
 
 
 def render(result: GateResult, *, name: str = "gate") -> str:
@@ -25,21 +26,22 @@ def render(result: GateResult, *, name: str = "gate") -> str:
     ]
     for c in result.checks:
         lines.append(
-            f"| `{_cell(c.id)}` | {_cell(value(c.id, c.actual))} | {_cell(value(c.id, c.limit))}"
-            f" | {_ICON[c.status]} | {_cell(c.message)} |"
+            f"| {escape.markdown_code(c.id)} | {_cell(value(c.id, c.actual))}"
+            f" | {_cell(value(c.id, c.limit))} | {_ICON[c.status]} | {_cell(c.message)} |"
         )
     for c in result.checks:
         if not c.details or (c.status is Status.PASS and not c.id.startswith("coverage.modules")):
             continue
-        shown = c.details[:MAX_DETAILS]
+        shown = [escape.visible(d) for d in c.details[:MAX_DETAILS]]  # one line each
         more = len(c.details) - len(shown)
         body = "\n".join(shown) + (f"\n... and {more} more" if more else "")
         lines += [
             "",
-            f"<details><summary><code>{c.id}</code> ({len(c.details)})</summary>",
+            f"<details><summary><code>{html.escape(escape.visible(c.id))}</code>"
+            f" ({len(c.details)})</summary>",
             "",
             "```",
-            body.replace("```", "'''"),
+            escape.code_block(body),
             "```",
             "",
             "</details>",

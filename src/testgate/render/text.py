@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+from testgate._escape import no_command, visible
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.model.checkids import Unit, unit
 
@@ -53,7 +54,12 @@ def _paint(text: str, st: Status, color: bool) -> str:
 def render(result: GateResult, *, color: bool = False, name: str = "gate") -> str:
     rows = [("CHECK", "ACTUAL", "LIMIT", "STATUS")]
     rows += [
-        (c.id, value(c.id, c.actual), value(c.id, c.limit), c.status.value.upper())
+        (
+            visible(c.id),
+            visible(value(c.id, c.actual)),
+            visible(value(c.id, c.limit)),
+            c.status.value.upper(),
+        )
         for c in result.checks
     ]
     w = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -73,8 +79,9 @@ def render(result: GateResult, *, color: bool = False, name: str = "gate") -> st
 
 
 def _note(check: CheckResult, color: bool) -> list[str]:
-    out = [f"{_paint(check.status.value.upper(), check.status, color)} {check.id}: {check.message}"]
-    out += [f"    {d}" for d in check.details[:MAX_DETAILS]]
+    head = f"{visible(check.id)}: {visible(check.message)}"
+    out = [f"{_paint(check.status.value.upper(), check.status, color)} {head}"]
+    out += [no_command(f"    {visible(d)}") for d in check.details[:MAX_DETAILS]]
     if len(check.details) > MAX_DETAILS:
         out.append(f"    ... {len(check.details) - MAX_DETAILS} more in gate.md")
     return out
