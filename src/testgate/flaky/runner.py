@@ -81,11 +81,11 @@ def run_pytest(
         proc = subprocess.Popen(
             argv,
             cwd=root,
-            env=None if env is None else dict(env),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, _watchdog.ENV: str(os.getpid())},  # it dies with the hunt
+            # it dies with the hunt
+            env={**(os.environ if env is None else env), _watchdog.ENV: str(os.getpid())},
             start_new_session=True,  # one process group: a hanging test's children die with it
         )
         try:
