@@ -152,7 +152,7 @@ def test_the_hunt_explains_fixes_and_finds_the_non_idempotent_test(tmp_path: Pat
     assert _tree(root) == before  # suggested, never applied
     md = (root / "reports" / "flaky.md").read_text()
     assert "## Why" in md
-    assert "| os.environ['APP_MODE'] restored |" in md
+    assert "| os.environ\\['APP\\_MODE'\\] restored |" in md  # escaped for Markdown
 
 
 def test_every_repro_command_in_the_docs_fails_every_time(project: Path) -> None:
