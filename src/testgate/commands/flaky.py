@@ -625,8 +625,9 @@ def _print_summary(report: FlakyReport) -> None:
         if why:
             print(f"    why: {why} (p_chance {t.p_chance})")
         if t.repro:
-            sure = " (fails every time)" if t.repro_deterministic else ""
-            print(f"    repro{sure}: {t.repro}")
+            print(f"    repro: {t.repro}")
+            if t.repro_deterministic:
+                print("    repro checked: fails every time")
         if t.fix is not None:
             state = "verified" if t.fix.verified else "not verified"
             print(f"    fix: {t.fix.patch} ({state})")
