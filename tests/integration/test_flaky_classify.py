@@ -24,8 +24,9 @@ from testgate.model.flaky import BRITTLE, NON_DETERMINISTIC, ORDER_DEPENDENT
 pytest_plugins = ("pytester",)
 
 
-def run_printed(command: str, root: Path) -> subprocess.CompletedProcess[str]:
+def run_printed(command: str | None, root: Path) -> subprocess.CompletedProcess[str]:
     """Run a command exactly as testgate printed it, `python` being this interpreter."""
+    assert command is not None
     argv = shlex.split(command)
     assert argv[:3] == ["python", "-m", "pytest"]
     return subprocess.run(

@@ -51,6 +51,51 @@ def test_a_full_report_round_trips_to_the_same_json() -> None:
     assert report.complete
 
 
+FULL_2: dict[str, Any] = {
+    **FULL,
+    "meta": {**FULL["meta"], "format": 2, "alpha": 0.001, "max_classify_runs": 50},
+    "tests": [
+        {**t, "cause": None, "leaked": [], "p_chance": p, "repro_deterministic": d,
+         "repro_runs": n, "repro_failed": n, "repro_chance": None, "note": None, "fix": None}
+        for t, p, d, n in zip(FULL["tests"], (0.00024, None), (True, None), (5, 0), strict=True)
+    ],
+}  # fmt: skip
+
+
+def test_a_format_2_report_round_trips_with_its_bound() -> None:
+    report = FlakyReport.from_json(json.loads(json.dumps(FULL_2)))
+    assert json.dumps(report.to_json()) == json.dumps(FULL_2)
+    assert report.meta.alpha == 0.001
+    assert (report.tests[0].p_chance, report.tests[0].repro_deterministic) == (0.00024, True)
+    assert report.tests[0].leaked == ()
+
+
+def test_a_format_1_report_reads_with_the_format_2_defaults() -> None:
+    test = FlakyReport.from_json(FULL).tests[0]
+    assert (test.p_chance, test.cause, test.leaked, test.fix, test.repro_runs) == (
+        None,
+        None,
+        (),
+        None,
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("leaked", "cwd", "tests[0].leaked: expected a list, got a string"),
+        ("leaked", [1], "tests[0].leaked: expected a list of strings"),
+        ("p_chance", "small", "tests[0].p_chance: expected a number"),
+        ("fix", [], "tests[0].fix: expected an object"),
+    ],
+)
+def test_format_2_fields_are_checked(key: str, value: object, message: str) -> None:
+    bad = {**FULL_2, "tests": [{**FULL_2["tests"][0], key: value}]}
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        FlakyReport.from_json(bad)
+
+
 def test_partial_entries_default_to_none_and_zero() -> None:
     report = FlakyReport.from_json(
         {"meta": {"format": 1}, "runs": [{}], "tests": [{"id": "x", "verdict": "skipped"}]}
@@ -72,8 +117,10 @@ def test_an_interrupted_report_is_not_complete() -> None:
     [
         ([], "flaky.json: expected a JSON object, got a list; re-run testgate flaky"),
         ({"runs": [], "tests": []}, "flaky.json: no meta object"),
-        ({"meta": {"format": 2}}, "flaky.json: meta.format: 2 is not testgate's format 1"),
-        ({"meta": {"format": True}}, "meta.format: True is not testgate's format 1"),
+        ({"meta": {"format": 3}}, "flaky.json: meta.format: 3 is newer than this testgate reads"),
+        ({"meta": {"format": 0}}, "flaky.json: meta.format: 0 is not testgate's format 1 or 2"),
+        ({"meta": {"format": True}}, "meta.format: True is not testgate's format 1 or 2"),
+        ({"meta": {"format": "2"}}, "meta.format: '2' is not testgate's format 1 or 2"),
         ({"meta": {"format": 1}, "runs": {}, "tests": []}, "runs: expected a list, got an obj"),
         ({"meta": {"format": 1}, "runs": []}, "flaky.json: tests: missing a list"),
         ({"meta": {"format": 1}, "runs": [1], "tests": []}, "runs[0]: expected a JSON object"),

@@ -28,13 +28,19 @@ from testgate.flaky import burnin
 from testgate.flaky import hunt as hunt_mod
 from testgate.flaky import slices as slices_mod
 from testgate.flaky.aggregate import Iteration, TestSummary, aggregate
-from testgate.flaky.classify import Classifier, Finding, carried_options, classify_all
+from testgate.flaky.classify import (
+    MAX_CLASSIFY_RUNS,
+    Classifier,
+    Finding,
+    carried_options,
+    classify_all,
+)
 from testgate.flaky.report import build_report, markdown, until_line, write_reports
 from testgate.flaky.runner import positional_args
 from testgate.flaky.stats import plan
 from testgate.flaky.until import Until, unsettled
 from testgate.history import record as history_record
-from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, UntilMeta
+from testgate.model.flaky import ALPHA, BurnInMeta, FlakyReport, FlakySummary, UntilMeta, bound_line
 from testgate.publish import warn_only
 
 MIN_PLAN_RATE = 1e-6
@@ -82,8 +88,23 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--alone",
         type=_positive_int,
-        default=5,
-        help="runs of a flaky test alone when classifying (5)",
+        default=0,
+        help="at least this many runs of a flaky test alone when classifying "
+        "(default: as many as --alpha needs)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=_probability,
+        default=ALPHA,
+        help="the largest probability that chance explains a causal claim the hunt reports "
+        f"(default {ALPHA})",
+    )
+    parser.add_argument(
+        "--max-classify-runs",
+        type=_positive_int,
+        default=MAX_CLASSIFY_RUNS,
+        help="pytest runs at most per flaky test while classifying; what they leave "
+        f"undecided is reported non-deterministic ({MAX_CLASSIFY_RUNS})",
     )
     parser.add_argument(
         "--classify",
@@ -315,6 +336,8 @@ def _burn_in(
             timeout=settings.timeout,
             jobs=settings.jobs,
             alone=args.alone,
+            alpha=args.alpha,
+            max_runs=args.max_classify_runs,
             stop=stop,
             options=options,
         )
@@ -334,6 +357,8 @@ def _burn_in(
         budget=config.flaky,
         pytest_args=settings.pytest_args,
         options=options,
+        alpha=args.alpha,
+        max_classify_runs=args.max_classify_runs if args.classify else None,
     )
     burn_in = BurnInMeta(
         base=selection.base,
@@ -435,6 +460,8 @@ def _finish(
             timeout=settings.timeout,
             jobs=settings.jobs,
             alone=args.alone,
+            alpha=args.alpha,
+            max_runs=args.max_classify_runs,
             stop=stop,
             options=options,
         )
@@ -456,6 +483,8 @@ def _finish(
         budget=budget,
         pytest_args=settings.pytest_args,
         options=options,
+        alpha=args.alpha,
+        max_classify_runs=args.max_classify_runs if args.classify else None,
     )
     until = None
     if settings.until is not None and not interrupted:
@@ -521,6 +550,7 @@ def _record(config: config_mod.Config, report: FlakyReport) -> None:
 
 def _print_summary(report: FlakyReport) -> None:
     s = report.summary or FlakySummary()
+    print(bound_line(report.meta.alpha if report.meta.alpha is not None else ALPHA))
     print(
         f"testgate flaky: {s.runs} runs ({s.completed} completed), {s.tests} tests: "
         f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped"
@@ -534,8 +564,18 @@ def _print_summary(report: FlakyReport) -> None:
             else ""
         )
         kind = t.kind or "not classified"
+        if t.p_chance is not None:
+            kind += f", chance <= {t.p_chance:.2g}"
         print(f"  flaky: {t.id} ({kind}, failed {t.failed} of {t.executed}{culprit})")
+        if t.note:
+            print(f"    note: {t.note}")
         if t.repro:
             print(f"    repro: {t.repro}")
+            how = f"failed {t.repro_failed} of {t.repro_runs} runs"
+            if t.repro_deterministic:
+                how += ", deterministic"
+            elif t.repro_chance is not None:
+                how += f", fails at least once with probability >= {t.repro_chance:.0%}"
+            print(f"    repro checked: {how}")
         if t.passes_with:
             print(f"    passes with: {t.passes_with}")

@@ -1,4 +1,4 @@
-"""flaky.json (format 1), flaky.md and flaky-junit.xml (Surefire's shape), written atomically."""
+"""flaky.json (format 2), flaky.md and flaky-junit.xml (Surefire's shape), written atomically."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from testgate import __version__, _atomic
 from testgate import _escape as escape
 from testgate.config import FlakyBudget
 from testgate.flaky.aggregate import Iteration, TestSummary
-from testgate.flaky.classify import Finding, repro_failing
+from testgate.flaky.classify import Finding
 from testgate.flaky.runner import Record
 from testgate.flaky.stats import plan
 from testgate.model.flaky import (
+    ALPHA,
     COMPLETED,
     FAILED,
     FLAKY,
@@ -27,6 +28,7 @@ from testgate.model.flaky import (
     FlakySummary,
     FlakyTest,
     Quarantined,
+    bound_line,
 )
 
 CONFIDENCE = 0.95
@@ -36,15 +38,17 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
+def _chance(x: float | None) -> float | None:
+    """Four significant digits: a bound of 0.00024 must not print as 0.0002 or 0."""
+    return None if x is None else float(f"{x:.4g}")
+
+
 def entry(
-    test: TestSummary,
-    finding: Finding | None,
-    budget: FlakyBudget | None = None,
-    options: Sequence[str] = (),
+    test: TestSummary, finding: Finding | None, budget: FlakyBudget | None = None
 ) -> FlakyTest:
+    """One test's entry; its repro, if any, is the finding's: one that was run."""
     interval = test.interval
     quarantine = next((q for q in (budget.quarantine if budget else ()) if q.id == test.id), None)
-    repro = finding.repro if finding else (repro_failing(test, options) if test.failed else None)
     return FlakyTest(
         id=test.id,
         runs=test.runs,
@@ -58,7 +62,7 @@ def entry(
         upper_bound=_round(test.upper_bound),
         polluter=finding.polluter if finding else None,
         state_setter=finding.state_setter if finding else None,
-        repro=repro,
+        repro=finding.repro if finding else None,
         passes_with=finding.passes_with if finding else None,
         verified=finding.verified if finding else None,
         classify_runs=finding.pytest_runs if finding else None,
@@ -66,6 +70,12 @@ def entry(
         quarantine=None
         if quarantine is None
         else Quarantined(quarantine.until.isoformat(), quarantine.reason),
+        p_chance=_chance(finding.p_chance) if finding else None,
+        repro_deterministic=finding.repro_deterministic if finding else None,
+        repro_runs=finding.repro_runs if finding else 0,
+        repro_failed=finding.repro_failed if finding else 0,
+        repro_chance=finding.repro_chance if finding else None,
+        note=finding.note if finding else None,
     )
 
 
@@ -93,8 +103,12 @@ def build_report(
     budget: FlakyBudget | None = None,
     pytest_args: Sequence[str] = (),
     options: Sequence[str] = (),
+    alpha: float = ALPHA,
+    max_classify_runs: int | None = None,
 ) -> FlakyReport:
-    """flaky.json; `options`: the hunt's pytest options its repro commands keep."""
+    """flaky.json (format 2). The repro commands come from `findings`: each one was run
+    (`options`, the hunt's pytest options they keep, is accepted for callers that pass it)."""
+    del options
     verdicts = [t.verdict for t in tests]
     return FlakyReport(
         meta=FlakyMeta(
@@ -106,6 +120,8 @@ def build_report(
             complete=complete,
             pytest_args=tuple(pytest_args),
             confidence=CONFIDENCE,
+            alpha=alpha,
+            max_classify_runs=max_classify_runs,
         ),
         summary=FlakySummary(
             tests=len(tests),
@@ -117,7 +133,7 @@ def build_report(
             completed=sum(it.status == COMPLETED for it in iterations),
         ),
         runs=tuple(_run(it) for it in sorted(iterations, key=lambda i: i.iteration)),
-        tests=tuple(entry(t, findings.get(t.id), budget, options) for t in tests),
+        tests=tuple(entry(t, findings.get(t.id), budget) for t in tests),
     )
 
 
@@ -133,6 +149,18 @@ def _pc(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.1f}%"
 
 
+def _ran(test: FlakyTest) -> str:
+    """How the repro did when it was run, and what it promises."""
+    if not test.repro or not test.repro_runs:
+        return ""
+    text = f"failed {test.repro_failed} of {test.repro_runs} runs"
+    if test.repro_deterministic:
+        text += ", deterministic"
+    elif test.repro_chance is not None:
+        text += f"; fails at least once with probability >= {_pc(test.repro_chance)}"
+    return f"<br>{text}"
+
+
 def markdown(report: FlakyReport) -> str:
     """The table people read: the tests that failed at least once, then the clean ones in brief."""
     meta, tests, runs = report.meta, report.tests, report.runs
@@ -140,6 +168,7 @@ def markdown(report: FlakyReport) -> str:
     lines = [
         "# Flake hunt",
         "",
+        *([bound_line(meta.alpha), ""] if meta.alpha is not None else []),
         f"{len(runs)} of {meta.count} runs (seed {meta.seed}), {len(tests)} tests: "
         + ", ".join(
             f"{n} {v}"
@@ -171,11 +200,19 @@ def markdown(report: FlakyReport) -> str:
             role = "polluter " if t.polluter else "state-setter " if culprit else ""
             verdict = t.verdict + (" (quarantined)" if t.quarantine else "")
             rate = f"{_pc(t.flake_rate)} ({t.failed}/{t.executed})"
+            kind = t.kind or ""
+            if t.p_chance is not None:
+                kind += f" (chance <= {t.p_chance:.2g})"
             lines.append(
-                f"| {_code(t.id)} | {verdict} | {t.kind or ''} | {rate} | {span} "
-                f"| {role}{_code(culprit)} | {_code(t.repro)} |"
+                f"| {_code(t.id)} | {verdict} | {kind} | {rate} | {span} "
+                f"| {role}{_code(culprit)} | {_code(t.repro)}{_ran(t)} |"
             )
         lines.append("")
+        notes = [t for t in shown if t.note]
+        for t in notes:
+            lines.append(f"- {_code(t.id)}: {_cell(t.note)}")
+        if notes:
+            lines.append("")
     clean = [t for t in tests if t.verdict == PASSED]
     if clean:
         least = min(t.passed for t in clean)

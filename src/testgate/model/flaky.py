@@ -14,9 +14,11 @@ from typing import Any, NoReturn
 
 from testgate.errors import InputError
 
-# Formats of flaky.json this version reads; the newest one is what it writes.
-FORMATS = (1,)
+# Formats of flaky.json this version reads; the newest one is what it writes. Format 2 adds
+# meta.alpha and, per test, the chance bound of its causal claims and how its repro did.
+FORMATS = (1, 2)
 FORMAT = FORMATS[-1]
+ALPHA = 0.01  # the default bound on every causal claim (`--alpha`)
 
 # A test's verdict over the whole hunt.
 PASSED, FAILED, FLAKY, SKIPPED = "passed", "failed", "flaky", "skipped"
@@ -29,6 +31,11 @@ NON_DETERMINISTIC, ORDER_DEPENDENT, BRITTLE = "non-deterministic", "order-depend
 COMPLETED, CRASHED, TIMED_OUT = "completed", "crashed", "timed_out"
 
 _FIX = "re-run testgate flaky"
+
+
+def bound_line(alpha: float) -> str:
+    """The one line the console, flaky.md and the HTML report carry about every causal claim."""
+    return f"Each causal claim here could be chance with probability <= {100 * alpha:g}%."
 
 
 class _Reader:
@@ -188,6 +195,8 @@ class FlakyMeta:
     slices: int | None = None  # combined from this many `--slice K/M` runs
     until: UntilMeta | None = None
     burn_in: BurnInMeta | None = None  # flaky-new.json: the burn-in of new tests
+    alpha: float | None = None  # format 2: the bound on every causal claim; None in format 1
+    max_classify_runs: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -206,11 +215,18 @@ class FlakyMeta:
             out["until"] = self.until.to_json()
         if self.burn_in is not None:
             out["burn_in"] = self.burn_in.to_json()
+        if self.format >= 2:
+            out |= {"alpha": self.alpha, "max_classify_runs": self.max_classify_runs}
         return out
 
     @classmethod
     def from_json(cls, r: _Reader) -> FlakyMeta:
         fmt = r.data.get("format")
+        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
+            raise InputError(
+                f"{r.source}: meta.format: {fmt} is newer than this testgate reads "
+                f"(up to {FORMAT}); upgrade testgate"
+            )
         if isinstance(fmt, bool) or fmt not in FORMATS:
             known = " or ".join(str(f) for f in FORMATS)
             r.fail(f"{fmt!r} is not testgate's format {known}", "format")
@@ -229,6 +245,8 @@ class FlakyMeta:
             slices=r.integer("slices"),
             until=UntilMeta.from_json(r.child("until")) if r.data.get("until") else None,
             burn_in=BurnInMeta.from_json(r.child("burn_in")) if r.data.get("burn_in") else None,
+            alpha=r.number("alpha"),
+            max_classify_runs=r.integer("max_classify_runs"),
         )
 
 
@@ -329,6 +347,17 @@ class FlakyTest:
     message: str | None = None
     quarantine: Quarantined | None = None
     new: bool | None = None  # flaky-new.json: new against the burn-in's base
+    # format 2: the chance bound of the test's causal claims (None: it has none), how its repro
+    # did when it was run, and what the later stages of a hunt add (cause, leaked state, fix)
+    cause: str | None = None
+    leaked: tuple[str, ...] = ()
+    p_chance: float | None = None
+    repro_deterministic: bool | None = None
+    repro_runs: int = 0
+    repro_failed: int = 0
+    repro_chance: float | None = None
+    note: str | None = None
+    fix: Mapping[str, Any] | None = None
 
     @property
     def executed(self) -> int:
@@ -360,6 +389,20 @@ class FlakyTest:
             "message": self.message,
             "quarantine": None if self.quarantine is None else self.quarantine.to_json(),
             **({} if self.new is None else {"new": self.new}),
+        }
+
+    def to_json_v2(self) -> dict[str, Any]:
+        """Format 2: format 1's keys, then the claim's bound and the repro's record."""
+        return self.to_json() | {
+            "cause": self.cause,
+            "leaked": list(self.leaked),
+            "p_chance": self.p_chance,
+            "repro_deterministic": self.repro_deterministic,
+            "repro_runs": self.repro_runs,
+            "repro_failed": self.repro_failed,
+            "repro_chance": self.repro_chance,
+            "note": self.note,
+            "fix": None if self.fix is None else dict(self.fix),
         }
 
     @classmethod
@@ -398,6 +441,15 @@ class FlakyTest:
             message=r.text("message"),
             quarantine=quarantine,
             new=r.boolean("new"),
+            cause=r.text("cause"),
+            leaked=_strings(r, "leaked"),
+            p_chance=r.number("p_chance"),
+            repro_deterministic=r.boolean("repro_deterministic"),
+            repro_runs=r.integer("repro_runs", 0),
+            repro_failed=r.integer("repro_failed", 0),
+            repro_chance=r.number("repro_chance"),
+            note=r.text("note"),
+            fix=r.get("fix", (dict,), None, "an object"),
         )
 
 
@@ -431,7 +483,8 @@ class FlakyReport:
         if self.summary is not None:
             out["summary"] = self.summary.to_json()
         out["runs"] = [r.to_json() for r in self.runs]
-        out["tests"] = [t.to_json() for t in self.tests]
+        v2 = self.meta.format >= 2
+        out["tests"] = [t.to_json_v2() if v2 else t.to_json() for t in self.tests]
         return out
 
     @classmethod
