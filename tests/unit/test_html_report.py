@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -297,3 +298,10 @@ def test_publish_records_then_reports_with_the_run_in_the_trend(tmp_path: Path) 
     assert "Trends (last 2 runs)" in page
     publish.publish(config, result=RESULT, reports=[], coverage=None, flaky=None, record=False)
     assert [r.id for r in queries.runs(db)] == [2, 3]
+
+
+def test_a_format_2_hunt_states_its_bound_once() -> None:
+    line = "Each causal claim here could be chance with probability &lt;= 0.1%."
+    hunt = dataclasses.replace(FLAKY, meta=FlakyMeta(format=2, count=10, alpha=0.001))
+    assert _html(flaky=hunt).count(line) == 1
+    assert "could be chance" not in _html()  # format 1 made no such promise

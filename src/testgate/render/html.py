@@ -24,7 +24,7 @@ from testgate._escape import visible_lines
 from testgate._glob import glob_match
 from testgate.checks import GateResult, Status
 from testgate.model import CoverageData, JUnitReport, Totals, display_percent
-from testgate.model.flaky import FlakyReport
+from testgate.model.flaky import FlakyReport, bound_line
 from testgate.model.history import FlakyStat, HistoryView, RunRow
 from testgate.render import svg
 from testgate.render.badges import flaky_count
@@ -308,6 +308,8 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]
     if flaky is not None:
         hunted = flaky.flaky
         count = "?" if flaky.meta.count is None else flaky.meta.count
+        if flaky.meta.alpha is not None:
+            parts.append(f"<p>{_e(bound_line(flaky.meta.alpha))}</p>")
         if hunted:
             rows = []
             for t in hunted:
