@@ -205,9 +205,9 @@ def polluter_runs(root: Path, polluter: str, victim: str, before: str | None, ro
     assert polluter in out, out[-2000:]
     steps = len(re.findall(r"^running step \d+", out, re.MULTILINE))
     # discover + alone + whole group + the steps + the double check
-    runs = 4 + steps
-    print(f"detect-test-pollution: {runs:5d} pytest runs ({theirs:.1f} s; {steps} bisection steps)")
-    print(f"ratio (testgate / detect-test-pollution): {ours / runs:.2f}x runs")
+    theirs_runs = 4 + steps
+    print(f"detect-test-pollution: {theirs_runs:5d} pytest runs ({theirs:.1f} s; {steps} bisection steps)")
+    print(f"ratio (testgate / detect-test-pollution): {ours / theirs_runs:.2f}x runs")
 
 
 class HuntContender:
