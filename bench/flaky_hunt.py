@@ -109,37 +109,44 @@ def sequential(root: Path, extra: list[str]) -> Callable[[], None]:
     return go
 
 
-def wall_time(root: Path, rounds: int, before: str | None) -> None:
+def wall_time(root: Path, rounds: int, before: str | None, others: bool = True) -> None:
     testgate = [sys.executable, "-m", "testgate", "flaky", "--count", "10"]
     hunts = {"testgate flaky --count 10": HuntContender(root, None)}
     if before:
         hunts["testgate flaky --count 10 (before)"] = HuntContender(root, before)
     print(f"== wall time, {len(list((root / 'tests').glob('test_*.py')))} modules, "
           f"{os.cpu_count()} cores ==")  # fmt: skip
-    compare(
-        {
-            "10 x pytest -p randomly (sequential)": sequential(root, []),
-            "testgate flaky --count 10 --no-classify": run_command(
-                [*testgate, "--no-classify"], cwd=root
-            ),
-            **hunts,
-            "pytest --flake-finder --flake-runs=10": run_command(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "-p",
-                    "no:cacheprovider",
-                    "--flake-finder",
-                    "--flake-runs=10",
-                ],
-                cwd=root,
-            ),
-            "10 x pytest -p randomly -n 2 (xdist)": sequential(root, ["-n", "2"]),
-        },
-        reference="10 x pytest -p randomly (sequential)",
-        rounds=rounds,
-    )
+    if not others:
+        compare(
+            {"10 x pytest -p randomly (sequential)": sequential(root, []), **hunts},
+            reference="10 x pytest -p randomly (sequential)",
+            rounds=rounds,
+        )
+    else:
+        compare(
+            {
+                "10 x pytest -p randomly (sequential)": sequential(root, []),
+                "testgate flaky --count 10 --no-classify": run_command(
+                    [*testgate, "--no-classify"], cwd=root
+                ),
+                **hunts,
+                "pytest --flake-finder --flake-runs=10": run_command(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "-p",
+                        "no:cacheprovider",
+                        "--flake-finder",
+                        "--flake-runs=10",
+                    ],
+                    cwd=root,
+                ),
+                "10 x pytest -p randomly -n 2 (xdist)": sequential(root, ["-n", "2"]),
+            },
+            reference="10 x pytest -p randomly (sequential)",
+            rounds=rounds,
+        )
     for name, hunt in hunts.items():
         print(f"{name}: {statistics.median(hunt.per_test):.1f} pytest runs per classified test "
               f"(median of {rounds} hunts)")  # fmt: skip
@@ -148,6 +155,11 @@ def wall_time(root: Path, rounds: int, before: str | None) -> None:
 SEARCH = """
 import json, sys, time
 from pathlib import Path
+from testgate.flaky.aggregate import Iteration, TestSummary
+from testgate.flaky.classify import Classifier
+from testgate.flaky.runner import run_pytest
+from testgate.model import Outcome
+
 root, victim = Path(sys.argv[1]), sys.argv[2]
 work = root / "work"
 # the failing order, as a hunt iteration records it: every test before the victim
@@ -177,7 +189,9 @@ def search(root: Path, victim: str, src: str | None) -> dict[str, object]:
     return result
 
 
-def polluter_runs(root: Path, polluter: str, victim: str, before: str | None, rounds: int) -> None:
+def polluter_runs(
+    root: Path, polluter: str, victim: str, before: str | None, rounds: int, others: bool = True
+) -> None:
     print("== pytest runs to find a polluter among 200 tests ==")
     versions = {"testgate": None, **({"testgate before": before} if before else {})}
     found: dict[str, list[dict[str, object]]] = {name: [] for name in versions}
@@ -193,6 +207,8 @@ def polluter_runs(root: Path, polluter: str, victim: str, before: str | None, ro
               f"{rounds}; {secs:.1f} s) with the failing-order run a hunt already has"
               + (f"; p_chance {chance}" if chance is not None else ""))  # fmt: skip
     ours = statistics.median(int(r["runs"]) for r in found["testgate"])  # type: ignore[call-overload]
+    if not others:
+        return
     start = time.perf_counter()
     done = subprocess.run(
         # its console script: run as `python -m` it loads itself into pytest as `__main__`
@@ -206,7 +222,8 @@ def polluter_runs(root: Path, polluter: str, victim: str, before: str | None, ro
     steps = len(re.findall(r"^running step \d+", out, re.MULTILINE))
     # discover + alone + whole group + the steps + the double check
     theirs_runs = 4 + steps
-    print(f"detect-test-pollution: {theirs_runs:5d} pytest runs ({theirs:.1f} s; {steps} bisection steps)")
+    print(f"detect-test-pollution: {theirs_runs:5d} pytest runs ({theirs:.1f} s; "
+          f"{steps} bisection steps)")  # fmt: skip
     print(f"ratio (testgate / detect-test-pollution): {ours / theirs_runs:.2f}x runs")
 
 
@@ -234,10 +251,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", help="the src folder of an older testgate to compare")
+    parser.add_argument(
+        "--versions-only",
+        action="store_true",
+        help="only testgate (and --before) against sequential pytest: no other tools",
+    )
     args = parser.parse_args()
+    others = not args.versions_only
     with tempfile.TemporaryDirectory() as tmp:
-        polluter_runs(*pollution_suite(Path(tmp) / "pollution"), args.before, args.rounds)
-        wall_time(planted_suite(Path(tmp) / "planted"), args.rounds, args.before)
+        pollution = pollution_suite(Path(tmp) / "pollution")
+        polluter_runs(*pollution, args.before, args.rounds, others)
+        wall_time(planted_suite(Path(tmp) / "planted"), args.rounds, args.before, others)
 
 
 if __name__ == "__main__":
