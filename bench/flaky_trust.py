@@ -155,6 +155,7 @@ def testgate(root: Path, args: list[str], src: str | None) -> tuple[dict[str, ob
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hunts", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds first..first+hunts-1")
     parser.add_argument("--count", type=int, default=6)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--alpha", type=float, action="append")
@@ -166,7 +167,7 @@ def main() -> None:
     hunting = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         root = planted_suite(Path(tmp) / "planted")
-        for seed in range(1, args.hunts + 1):
+        for seed in range(args.first_seed, args.first_seed + args.hunts):
             common = ["--count", str(args.count), "--jobs", str(args.jobs)]
             _, seconds = testgate(root, [*common, "--seed", str(seed), "--no-classify"], None)
             hunting += seconds
@@ -178,11 +179,11 @@ def main() -> None:
             if before is not None:
                 report, seconds = testgate(root, [*common, "--resume"], args.before)
                 before.add(report, seed, seconds)
-            shown = [*tallies, *([before] if before else [])]
-            print(f"seed {seed}: " + "; ".join(f"{t.label}: {len(t.wrong)} wrong" for t in shown),
-                  flush=True)  # fmt: skip
+            for tally in [*tallies, *([before] if before else [])]:
+                print(f"seed {seed} (so far) {tally.line()}", flush=True)
     print(
-        f"\n== {args.hunts} hunts (--count {args.count}, seeds 1..{args.hunts}), "
+        f"\n== {args.hunts} hunts (--count {args.count}, seeds {args.first_seed}.."
+        f"{args.first_seed + args.hunts - 1}), "
         f"coin flips at 1/2 1/4 1/12 1/30, one order-dependent and one brittle pair; "
         f"iterations {hunting:.0f} s =="
     )
