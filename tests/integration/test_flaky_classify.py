@@ -292,3 +292,57 @@ def test_run_pytest_kills_a_hang_outside_any_test(tmp_path: Path) -> None:
     assert (run.status, run.records, run.order) == ("timed_out", (), ())
     assert run.exit_code is not None
     assert run.exit_code < 0
+
+
+ONCE = """
+from pathlib import Path
+
+import pytest
+
+FLAG = Path(__file__).with_name("flag")
+
+def test_fails_once_per_flag():
+    if FLAG.exists():
+        FLAG.unlink()
+        raise AssertionError("the flag was up")
+
+def test_skipped_alone():
+    if FLAG.exists():
+        FLAG.unlink()
+        raise AssertionError("the flag was up")
+    pytest.skip("alone")
+"""
+ONCE_ID = "tests/test_once.py::test_fails_once_per_flag"
+SKIP_ID = "tests/test_once.py::test_skipped_alone"
+
+
+def test_a_failure_that_comes_back_once_only_is_not_order_dependent(project: Path) -> None:
+    """The replay fails (the flag is up), alone passes, then no order fails it again."""
+    (project / "tests/test_once.py").write_text(ONCE)
+    (project / "tests/flag").write_text("")
+    runs = [iteration(1, [C, A], ONCE_ID, Outcome.FAILED)]
+    found = classifier(project).classify(TestSummary(ONCE_ID, 1, 1, 0), runs)
+    assert (found.kind, found.polluter, found.p_chance) == (NON_DETERMINISTIC, None, None)
+    assert found.note == (
+        "it passed alone, but its failing order did not fail it every time: "
+        "order effects were not ruled out"
+    )
+    (project / "tests/flag").write_text("")
+    runs = [iteration(1, [], ONCE_ID, Outcome.FAILED)]  # nothing ran before it: no bisection
+    found = classifier(project).classify(TestSummary(ONCE_ID, 1, 1, 0), runs)
+    assert (found.kind, found.pytest_runs) == (NON_DETERMINISTIC, 6)  # replay, 4 alone, repro
+
+
+def test_skipped_alone_is_neither_side(project: Path) -> None:
+    (project / "tests/test_once.py").write_text(ONCE)
+    (project / "tests/flag").write_text("")
+    runs = [iteration(1, [C], SKIP_ID, Outcome.FAILED)]
+    found = classifier(project).classify(TestSummary(SKIP_ID, 1, 1, 0), runs)
+    assert (found.kind, found.note) == (NON_DETERMINISTIC, "alone it was skipped")
+
+
+def test_failing_alone_with_no_order_to_pass_in_is_not_brittle(project: Path) -> None:
+    runs = [iteration(1, [C], S2, Outcome.FAILED), iteration(2, [], S2, Outcome.PASSED)]
+    found = classifier(project).classify(TestSummary(S2, 1, 1, 0), runs)
+    assert (found.kind, found.state_setter, found.p_chance) == (NON_DETERMINISTIC, None, None)
+    assert found.note == "it failed alone, and it passed only with no test before it"
