@@ -29,6 +29,9 @@ def test_plan_prints_299(capsys: pytest.CaptureFixture[str]) -> None:
         (["--seed", "s"], "is not a whole number"),
         (["--timeout", "0"], "must be more than 0 seconds"),
         (["--timeout", "soon"], "is not a number of seconds"),
+        (["--alpha", "1.5"], "must be strictly between 0 and 1"),
+        (["--alpha", "0"], "must be strictly between 0 and 1"),
+        (["--max-classify-runs", "0"], "must be at least 1"),
     ],
 )
 def test_bad_arguments_are_one_line_usage_errors(
