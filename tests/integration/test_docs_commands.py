@@ -32,6 +32,7 @@ from test_tox_stages import TOX_COMMAND
 from testgate import __version__
 from testgate.cli import build_parser
 from testgate.config import load
+from testgate.model.checkids import REGISTRY
 from testgate.nox import parse_shard
 
 if sys.version_info >= (3, 11):
@@ -389,6 +390,13 @@ def test_documented_budgets_are_the_ones_this_repository_keeps() -> None:
     (shown,) = re.findall(r"^```toml\n(.*?)^```", own, flags=re.MULTILINE | re.DOTALL)
     pyproject = tomllib.loads((CHECKOUT / "pyproject.toml").read_text(encoding="utf-8"))
     assert tomllib.loads(shown)["tool"]["testgate"] == pyproject["tool"]["testgate"]
+
+
+def test_every_check_id_is_documented() -> None:
+    reference = (CHECKOUT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for spec in REGISTRY.values():
+        shown = f"`{spec.id}:<" if spec.parameter else f"`{spec.id}`"
+        assert shown in reference, spec.id
 
 
 def test_documented_json_parses() -> None:
