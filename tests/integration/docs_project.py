@@ -3,7 +3,8 @@
 It has what the docs' command lines name: `src/pkg/core/`, unit and integration tests (one
 marked slow), JUnit and coverage data from a real run under coverage.py, one gate run recorded
 on branch `main` in the history, a truncated `broken.xml`, and copies of the reports as
-`artifact/reports` and `baseline/reports`.
+`artifact/reports` and `baseline/reports`. No `[tool.testgate]` yet: the gate runs its default
+checks, and the documented way to start one (`testgate init --write`) can run here.
 """
 
 from __future__ import annotations
@@ -30,17 +31,6 @@ source = ["src/pkg"]
 
 [tool.coverage.report]
 precision = 2
-
-[tool.testgate.tests]
-min_count = 8
-
-[tool.testgate.coverage]
-fail_under = 50
-modules = { "src/pkg/core/*" = 50 }
-
-[tool.testgate.durations]
-max_test = 60.0
-max_session = { unit = 120 }
 """
 
 FILES = {
