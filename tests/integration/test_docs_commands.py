@@ -68,6 +68,7 @@ class Block:
     line: int
     language: str
     body: str
+    runner: str | None = None  # `<!-- commands run by PATH -->` just above the block
 
     @property
     def name(self) -> str:
@@ -75,6 +76,13 @@ class Block:
 
     @property
     def commands(self) -> list[Command]:
+        """The commands this test runs or checks (none when a test of its own runs them)."""
+        if self.runner is not None:
+            return []
+        return self.shown
+
+    @property
+    def shown(self) -> list[Command]:
         if self.language == "sh":
             lines = [ln.split("  #", 1)[0].strip() for ln in self.body.splitlines()]
             return [Command(ln) for ln in lines if ln and not ln.startswith("#")]
@@ -93,11 +101,23 @@ class Block:
         return found
 
 
+FENCE = re.compile(
+    r"(?:^<!-- commands run by (?P<runner>\S+) -->\n)?^```(?P<language>\w*)\n(?P<body>.*?)^```",
+    re.M | re.S,
+)
+
+
 def blocks(document: Path) -> list[Block]:
     text = document.read_text(encoding="utf-8")
     return [
-        Block(document, text.count("\n", 0, m.start()) + 1, m["language"], m["body"])
-        for m in re.finditer(r"^```(?P<language>\w*)\n(?P<body>.*?)^```", text, re.M | re.S)
+        Block(
+            document,
+            text.count("\n", 0, m.start("language")) + 1,
+            m["language"],
+            m["body"],
+            m["runner"],
+        )
+        for m in FENCE.finditer(text)
     ]
 
 
@@ -146,6 +166,27 @@ def test_every_documented_command_is_run_or_checked() -> None:
     assert not unknown, "neither run nor checked by a test (see CONTRIBUTING.md):\n" + "\n".join(
         unknown
     )
+
+
+def test_blocks_run_by_a_test_of_their_own_name_it(tmp_path: Path) -> None:
+    """`<!-- commands run by tests/…/test_x.py -->` above a block: that test reads this
+    document (its commands need a project of their own), so this one leaves them alone."""
+    sample = tmp_path / "sample.md"
+    sample.write_text(
+        "<!-- commands run by tests/x.py -->\n```console\n$ testgate gate\n```\n"
+        "```console\n$ testgate gate\n```\n",
+        encoding="utf-8",
+    )
+    marked, plain = blocks(sample)
+    assert (marked.runner, marked.commands, marked.shown) == ("tests/x.py", [], plain.commands)
+    for block in ALL_BLOCKS:
+        if block.runner is None:
+            continue
+        runner = CHECKOUT / block.runner
+        document = str(block.document.relative_to(CHECKOUT))
+        assert runner.is_file(), f"{block.name}: no {block.runner}"
+        assert block.shown, f"{block.name}: no command to run"
+        assert document in runner.read_text(encoding="utf-8"), f"{runner} reads no {document}"
 
 
 # -- nox, tox, ci/setup.sh, bench: checked by the parser that reads them ----------------------
