@@ -2,9 +2,10 @@
 
 It has what the docs' command lines name: `src/pkg/core/`, unit and integration tests (one
 marked slow), JUnit and coverage data from a real run under coverage.py, one gate run recorded
-on branch `main` in the history, a truncated `broken.xml`, and copies of the reports as
-`artifact/reports` and `baseline/reports`. No `[tool.testgate]` yet: the gate runs its default
-checks, and the documented way to start one (`testgate init --write`) can run here.
+on branch `main` in the history, a truncated `broken.xml`, budgets in a `testgate.toml`, and
+copies of the reports as `artifact/reports` and `baseline/reports`. No `[tool.testgate]` in
+pyproject.toml: the gate runs its default checks there, and the documented way to start one
+(`testgate init --write`) can run here.
 """
 
 from __future__ import annotations
@@ -94,6 +95,17 @@ FILES = {
         def test_clamp_twice():
             from pkg.core.calc import clamp
             assert clamp(clamp(99, 0, 50), 0, 10) == 10
+        """,
+    # budgets kept apart from pyproject.toml (`--config testgate.toml`)
+    "testgate.toml": """\
+        reports = "reports"
+
+        [tests]
+        min_count = 8
+
+        [coverage]
+        fail_under = 50
+        modules = { "src/pkg/core/*" = 50 }
         """,
     # what a crashed producer leaves behind
     "broken.xml": """\
