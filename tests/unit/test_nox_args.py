@@ -60,5 +60,9 @@ def test_caller_choice_of_workers_wins(args: list[str], chosen: bool) -> None:
 
 
 def test_register_refuses_unknown_sessions() -> None:
-    with pytest.raises(ValueError, match="unknown testgate session"):
+    with pytest.raises(ValueError, match="unknown testgate session") as raised:
         register(Project(), sessions=["unit", "units"])
+    assert str(raised.value) == (
+        "unknown testgate session(s): units; "
+        "valid: unit, integration, coverage, durations, gate, flaky"
+    )

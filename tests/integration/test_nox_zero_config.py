@@ -1,0 +1,112 @@
+"""The two-line noxfile on projects of different shapes: `nox -s gate` passes with no other edit.
+
+The shapes are the ones real projects have: a flat tests/ folder with a `tests` dependency group
+(attrs), tests/unit + tests/integration with a `test` group (this repository), and no dependency
+groups at all, no coverage settings, tests beside an integration folder inside tests/
+(more-itertools has neither groups nor coverage settings).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from nox_project import NOXFILE, SAMPLE, UNIT_TESTS, Run, make_project, nox, write_files
+
+pytestmark = pytest.mark.slow
+
+FLAT_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+version = "0.1"
+
+[dependency-groups]
+tests = ["pytest>=8"]
+dev = [{include-group = "tests"}, "ruff"]
+
+[tool.coverage.run]
+source = ["sample"]
+
+[tool.coverage.report]
+precision = 2
+"""
+
+NO_GROUPS_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+version = "0.1"
+"""
+
+# an integration folder inside tests/ (its own session), next to the unit tests
+NO_GROUPS_INTEGRATION = """\
+import sample
+
+
+def test_round_trip():
+    assert sample.parse(str(sample.parse("-12"))) == -12
+"""
+
+
+def flat(root: Path) -> Path:
+    return write_files(root, {
+        "pyproject.toml": FLAT_PYPROJECT,
+        "noxfile.py": NOXFILE,
+        "src/sample/__init__.py": SAMPLE,
+        "tests/test_sample.py": UNIT_TESTS,
+    })  # fmt: skip
+
+
+def no_groups(root: Path) -> Path:
+    return write_files(root, {
+        "pyproject.toml": NO_GROUPS_PYPROJECT,
+        "noxfile.py": NOXFILE,
+        "src/sample/__init__.py": SAMPLE,
+        "tests/test_sample.py": UNIT_TESTS,
+        "tests/integration/test_round_trip.py": NO_GROUPS_INTEGRATION,
+    })  # fmt: skip
+
+
+SHAPES = {"flat": flat, "unit-and-integration": make_project, "no-groups": no_groups}
+
+
+def sessions_run(run: Run) -> list[str]:
+    return re.findall(r"Running session (\S+)", run.output)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_two_line_noxfile_gate_passes_as_is(shape: str, tmp_path: Path) -> None:
+    project = SHAPES[shape](tmp_path)
+    listing = nox(project, "-l")
+    gate = nox(project, "-s", "gate")
+    assert gate.returncode == 0, gate.output
+    report = json.loads((project / "reports" / "gate.json").read_text(encoding="utf-8"))
+    assert report["passed"] is True
+    junit = sorted(p.name for p in (project / "reports" / "junit").glob("*.xml"))
+    counts = {c["id"]: c["actual"] for c in report["checks"]}
+    if shape == "flat":
+        # no integration folder: no integration session, no 0-test integration.xml
+        assert sessions_run(gate) == ["unit", "gate"]
+        assert junit == ["unit.xml"]
+        assert "integration" not in listing.output
+        assert "Unit tests (tests; group tests)" in listing.output
+        assert counts["tests.count"] == 3
+    else:
+        assert sessions_run(gate) == ["unit", "integration", "gate"]
+        assert junit == ["integration.xml", "unit.xml"]
+    if shape == "no-groups":
+        # the integration folder inside tests/ runs once, in its own session
+        assert "Unit tests (tests minus tests/integration; no test group" in listing.output
+        assert counts["tests.count"] == 4
+    record = json.loads((project / "reports" / "sessions" / "unit.json").read_text())
+    assert record["instrumented"] is True
+    assert record["coverage"]["branch"] is True
