@@ -58,7 +58,9 @@ def test_integration_folder_inside_the_unit_folder_is_left_to_its_session(tmp_pa
 
 def test_pytest_testpaths_come_first_and_may_be_globs(tmp_path: Path) -> None:
     make(tmp_path, {
-        "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["pkg*/tests", "it_integration"]\n',
+        "pyproject.toml": (
+            '[tool.pytest.ini_options]\ntestpaths = ["pkg*/tests", "it_integration"]\n'
+        ),
         "pkg1/tests/test_a.py": "",
         "pkg2/tests/test_b.py": "",
         "it_integration/test_c.py": "",
@@ -93,7 +95,9 @@ def test_extra_and_requirements_file_when_there_is_no_group(tmp_path: Path) -> N
     make(
         tmp_path,
         {
-            "pyproject.toml": '[project]\nname = "x"\n[project.optional-dependencies]\ntests = ["pytest"]\n'
+            "pyproject.toml": (
+                '[project]\nname = "x"\n[project.optional-dependencies]\ntests = ["pytest"]\n'
+            )
         },
     )
     assert detect(tmp_path).extras == ("tests",)

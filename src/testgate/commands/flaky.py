@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     reports_dir = args.reports
     if reports_dir is None:
-        reports_dir = config_mod.load(Path.cwd(), args.config).reports_dir
+        reports_dir = config_mod.load(config_mod.find_root()[0], args.config).reports_dir
     notes: list[str] = []
     with hunt_lock(Path(reports_dir), notes=notes):
         for note in notes:
@@ -194,8 +194,8 @@ def _run(args: argparse.Namespace) -> int:
                 "in the project's environment"
             )
     _refuse_mixed(args, pytest_args)
-    root = Path.cwd()
-    config = config_mod.load(root, args.config)
+    config = config_mod.find_project(args.config)
+    root = config.root
     reports_dir = args.reports if args.reports is not None else config.reports_dir
     budget = config.flaky
     work = reports_dir / "flaky"

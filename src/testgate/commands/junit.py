@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate import __version__
+from testgate.config import find_root
 from testgate.errors import ExitCode, InputError
 from testgate.model import JUnitReport, Totals
 from testgate.read.junit import read_junit
@@ -37,13 +38,13 @@ def add_parser(sub: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="project root pytest node ids are relative to (default: the current directory)",
+        help="project root pytest node ids are relative to (default: found as pytest does)",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    root = (args.root or Path.cwd()).resolve()
+    root = args.root.resolve() if args.root else find_root()[0]
     results: list[tuple[str, JUnitReport | None, str | None]] = []
     for path in args.files:
         try:
