@@ -31,8 +31,9 @@ def check_inventory(
     totals = sum((r.totals for r in reports), Totals())
     results = [check_count(totals, budget), check_failures(reports, line_of=line_of)]
     if budget.max_skipped is not None:
-        skipped = totals.skipped - totals.xfailed
-        results.append(_at_most("tests.skipped", "skipped", skipped, budget.max_skipped, reports))
+        results.append(
+            _at_most("tests.skipped", "skipped", totals.skipped, budget.max_skipped, reports)
+        )
     if budget.max_xfailed is not None:
         results.append(
             _at_most("tests.xfailed", "xfailed", totals.xfailed, budget.max_xfailed, reports)

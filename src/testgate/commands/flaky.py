@@ -553,7 +553,8 @@ def _print_summary(report: FlakyReport) -> None:
     print(bound_line(report.meta.alpha if report.meta.alpha is not None else ALPHA))
     print(
         f"testgate flaky: {s.runs} runs ({s.completed} completed), {s.tests} tests: "
-        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped"
+        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped, "
+        f"{s.xfailed} xfailed"
     )
     for t in report.flaky:
         culprit = (

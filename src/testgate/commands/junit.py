@@ -18,7 +18,7 @@ from testgate.errors import ExitCode, InputError
 from testgate.model import JUnitReport, Totals
 from testgate.read.junit import read_junit
 
-_COLUMNS = ("tests", "passed", "failed", "errors", "skipped")
+_COLUMNS = ("tests", "passed", "failed", "errors", "skipped", "xfailed")
 
 
 def add_parser(sub: Any) -> None:
@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> None:
         ),
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="JUnit XML file(s)")
-    parser.add_argument("--json", action="store_true", help="print the JSON report (format 1)")
+    parser.add_argument("--json", action="store_true", help="print the JSON report (format 2)")
     parser.add_argument(
         "--root",
         type=Path,
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _json(results: list[tuple[str, JUnitReport | None, str | None]], total: Totals) -> Any:
     return {
-        "meta": {"format": 1, "tool": "testgate", "version": __version__},
+        "meta": {"format": 2, "tool": "testgate", "version": __version__},
         "files": [
             {
                 "path": path,
