@@ -147,7 +147,7 @@ def test_modules_from_the_budget_get_bars_and_a_hunt_without_flakes_says_so() ->
     )
     page = _html(result=GateResult(()), flaky=clean, modules={"src/pkg/core/*": 90.0, "x/*": 1})
     assert "No checks ran." in page
-    assert "no flaky test among 1 tests in 5 runs" in page
+    assert "no flaky test among 1 test in 5 runs" in page
     tree: Any = etree.HTML(page.encode())
     rows = tree.xpath("//h2[@id='coverage']/following-sibling::table[1]/tbody/tr")
     names = [r[0].text for r in rows]

@@ -8,6 +8,7 @@ from typing import Any
 
 from testgate import _atomic
 from testgate.checks import GateResult
+from testgate.checks._common import plural
 from testgate.checks.durations import Summary, summarize
 from testgate.commands import _argtypes, _budget
 from testgate.config import Config
@@ -60,7 +61,8 @@ def durations_dict(summary: Summary, result: GateResult) -> dict[str, Any]:
 def durations_md(summary: Summary, result: GateResult) -> str:
     lines = [markdown.render(result, name="durations").rstrip("\n"), ""]
     lines.append(
-        f"{summary.tests} tests, {summary.total:.2f} s of test time; projected wall time on "
+        f"{plural(summary.tests, 'test')}, {summary.total:.2f} s of test time (sum of test "
+        "durations); projected wall time on "
         f"{summary.workers} workers: {summary.projected:.2f} s"
     )
     lines += ["", "| Session | Tests | Seconds |", "|---|---:|---:|"]
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     _budget.show(gate_run.result, "durations")
     if summary.tests:
         print(
-            f"slowest {len(summary.slowest)} of {summary.tests} tests "
+            f"slowest {len(summary.slowest)} of {plural(summary.tests, 'test')} "
             f"({summary.total:.2f} s in all; projected {summary.projected:.2f} s "
             f"on {summary.workers} workers):"
         )

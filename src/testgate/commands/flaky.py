@@ -187,7 +187,11 @@ def _run(args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if pytest_args and pytest_args[0] == "--":
         pytest_args = pytest_args[1:]
-    for module, name in (("pytest", "pytest"), ("pytest_randomly", "pytest-randomly")):
+    # pytest-repeat too: without it a repro could not repeat a flaky test (`--count`) and
+    # would fail only by chance; the hunt refuses rather than print such repros.
+    needed = [("pytest", "pytest"), ("pytest_randomly", "pytest-randomly")]
+    needed.append(("pytest_repeat", "pytest-repeat"))
+    for module, name in needed:
         if importlib.util.find_spec(module) is None:
             raise UsageError(
                 f"{name} is not installed for {sys.executable}; install testgate[hunt] "

@@ -23,6 +23,7 @@ from testgate import __version__, _atomic
 from testgate._escape import visible_lines
 from testgate._glob import glob_match
 from testgate.checks import GateResult, Status
+from testgate.checks._common import plural
 from testgate.model import CoverageData, CoverageTotals, JUnitReport, Totals, display_percent
 from testgate.model.flaky import FlakyReport, bound_line
 from testgate.model.history import FlakyStat, HistoryView, RunRow
@@ -331,7 +332,8 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]
                     )
                 )
             parts.append(
-                f"<p>Flake hunt: {len(hunted)} flaky of {len(flaky.tests)} tests in "
+                f"<p>Flake hunt: {len(hunted)} flaky of "
+                f"{plural(len(flaky.tests), 'test')} in "
                 f"{_e(count)} runs.</p>"
                 + _table(
                     [
@@ -346,7 +348,8 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]
             )
         else:
             parts.append(
-                f"<p>Flake hunt: no flaky test among {len(flaky.tests)} tests in "
+                f"<p>Flake hunt: no flaky test among "
+                f"{plural(len(flaky.tests), 'test')} in "
                 f"{_e(count)} runs.</p>"
             )
     if history_flaky:
@@ -439,7 +442,8 @@ def render_html(
     durations = [c.duration for r in reports for c in r.cases]
     when = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     sessions = ", ".join(
-        f"{Path(r.path).stem} ({r.totals.tests} tests, {r.seconds:.2f}s session wall time)"
+        f"{Path(r.path).stem} ({plural(r.totals.tests, 'test')}, "
+        f"{r.seconds:.2f}s session wall time)"
         for r in reports
     )
     histogram = (
