@@ -110,3 +110,42 @@ def test_two_line_noxfile_gate_passes_as_is(shape: str, tmp_path: Path) -> None:
     record = json.loads((project / "reports" / "sessions" / "unit.json").read_text())
     assert record["instrumented"] is True
     assert record["coverage"]["branch"] is True
+
+
+# pyenv provides these interpreters on the test machines; its shims find them only when the
+# version is selected.
+PYENV_VERSION = "3.11.7:3.10.13:3.12.1:3.13.0"
+VERSIONS = ("3.10", "3.11", "3.12")
+
+
+def test_python_versions_side_by_side(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    (project / "noxfile.py").write_text(
+        f"from testgate.nox import Project, register\nregister(Project(python={VERSIONS!r}))\n",
+        encoding="utf-8",
+    )
+    gate = nox(project, "-s", "gate", PYENV_VERSION=PYENV_VERSION)
+    assert gate.returncode == 0, gate.output
+    assert sessions_run(gate) == [
+        *(f"unit-{v}" for v in VERSIONS),
+        *(f"integration-{v}" for v in VERSIONS),
+        "gate",
+    ]
+    reports = project / "reports"
+    assert sorted(p.name for p in (reports / "junit").glob("*.xml")) == [
+        f"{s}-py{v}.xml" for s in ("integration", "unit") for v in VERSIONS
+    ]
+    for version in VERSIONS:
+        assert list((reports / "coverage").glob(f".coverage.unit-py{version}.*"))
+        record = json.loads((reports / "sessions" / f"unit-py{version}.json").read_text())
+        assert record["python"].startswith(f"{version}.")
+    checks = {c["id"]: c for c in json.loads((reports / "gate.json").read_text())["checks"]}
+    assert checks["tests.count"]["message"] == (
+        "tests per Python version (Python 3.10: 5, Python 3.11: 5, Python 3.12: 5), "
+        "minimum 1 on each"
+    )
+    cov = nox(project, "-s", "coverage")
+    assert cov.returncode == 0, cov.output
+    combined = json.loads((reports / "coverage.json").read_text())
+    # unit tests cover parse(), only the integration subprocesses main(): all versions combined
+    assert combined["totals"]["percent_covered"] == 100
