@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
-from nox_project import NOXFILE, SAMPLE, UNIT_TESTS, Run, make_project, nox, write_files
+from nox_project import NOXFILE, SAMPLE, UNIT_TESTS, Run, make_project, nox, run, write_files
 
 pytestmark = pytest.mark.slow
 
@@ -99,6 +100,7 @@ def test_two_line_noxfile_gate_passes_as_is(shape: str, tmp_path: Path) -> None:
         assert junit == ["unit.xml"]
         assert "integration" not in listing.output
         assert "Unit tests (tests; group tests)" in listing.output
+        assert "* gate -> Every budget at once (runs unit first)" in listing.output
         assert counts["tests.count"] == 3
     else:
         assert sessions_run(gate) == ["unit", "integration", "gate"]
@@ -110,6 +112,16 @@ def test_two_line_noxfile_gate_passes_as_is(shape: str, tmp_path: Path) -> None:
     record = json.loads((project / "reports" / "sessions" / "unit.json").read_text())
     assert record["instrumented"] is True
     assert record["coverage"]["branch"] is True
+    if shape == "unit-and-integration":
+        # start from today's numbers: the written budgets pass on the next run
+        init = run([sys.executable, "-m", "testgate", "init", "--write"], project)
+        assert init.returncode == 0, init.output
+        again = nox(project, "-R", "-s", "gate")
+        assert again.returncode == 0, again.output
+        report = json.loads((project / "reports" / "gate.json").read_text(encoding="utf-8"))
+        ids = {c["id"] for c in report["checks"]}
+        assert {"coverage.total", "durations.max_test", "tests.count"} <= ids
+        assert "durations.max_session:unit" in ids
 
 
 # pyenv provides these interpreters on the test machines; its shims find them only when the
