@@ -31,6 +31,8 @@ REQUIREMENTS_FILES = (
     "test-requirements.txt",
     "requirements/test.txt",
     "requirements/tests.txt",
+    "requirements/testing.txt",
+    "tests/requirements.txt",
     "requirements-dev.txt",
     "requirements/dev.txt",
 )

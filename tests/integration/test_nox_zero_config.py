@@ -161,3 +161,15 @@ def test_python_versions_side_by_side(tmp_path: Path) -> None:
     combined = json.loads((reports / "coverage.json").read_text())
     # unit tests cover parse(), only the integration subprocesses main(): all versions combined
     assert combined["totals"]["percent_covered"] == 100
+
+
+def test_testgate_nox_imports_only_nox_and_the_standard_library() -> None:
+    """nox imports a noxfile with its own interpreter: testgate.nox may need nothing else."""
+    code = (
+        "import sys, nox; before = set(sys.modules); import testgate.nox; "
+        "new = {m.partition('.')[0] for m in set(sys.modules) - before}; "
+        "print(' '.join(sorted(m for m in new if m not in sys.stdlib_module_names)))"
+    )
+    done = run([sys.executable, "-c", code], Path.cwd())
+    assert done.returncode == 0, done.output
+    assert done.output.split() == ["testgate"]
