@@ -11,6 +11,7 @@ evaluation, so tox or a bare CI script runs the same stages (see ci/tox.toml).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -218,11 +219,50 @@ def chooses_workers(pytest_args: Sequence[str]) -> bool:
     return False
 
 
+# Files whose change can change what an install brings in.
+_INSTALL_INPUTS = ("pyproject.toml", "setup.cfg", "setup.py", "uv.lock")
+
+
+def install_stamp(args: Sequence[str], root: Path) -> str:
+    """What an install depends on: its arguments and the project files that name requirements
+    (an editable install follows source changes by itself)."""
+    files = [*_INSTALL_INPUTS, *(a for a in args if a.endswith(".txt"))]
+    state = {name: _mtime(root / name) for name in files}
+    return json.dumps({"args": list(args), "files": state}, sort_keys=True)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
 def _install(session: nox.Session, *args: str) -> None:
     """Compile bytecode at install time, as pip does and uv does not by default: otherwise the
-    first test run compiles every imported module and a session budget measures it."""
-    if args:
-        session.install(*args, env={"UV_COMPILE_BYTECODE": "1"})
+    first test run compiles every imported module and a session budget measures it.
+
+    A reused venv skips an install identical to its last one (same arguments, same project
+    files): resolving again costs seconds every run and changes nothing."""
+    if not args:
+        return
+    location = getattr(getattr(session, "virtualenv", None), "location", None)
+    key = hashlib.sha256("\0".join(args).encode()).hexdigest()[:12]
+    stamp_file = Path(location) / f"testgate-install-{key}.json" if location else None
+    stamp = install_stamp(args, Path.cwd())
+    if stamp_file is not None and _read_text(stamp_file) == stamp:
+        session.log("install skipped: the same as the venv's last install")
+        return
+    session.install(*args, env={"UV_COMPILE_BYTECODE": "1"})
+    if stamp_file is not None:
+        stamp_file.write_text(stamp, encoding="utf-8")
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _install_tests(session: nox.Session, plan: Plan) -> None:

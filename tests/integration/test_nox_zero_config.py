@@ -102,6 +102,11 @@ def test_two_line_noxfile_gate_passes_as_is(shape: str, tmp_path: Path) -> None:
         assert "Unit tests (tests; group tests)" in listing.output
         assert "* gate -> Every budget at once (runs unit first)" in listing.output
         assert counts["tests.count"] == 3
+        # a second run in the reused venv does not resolve the same install again
+        second = nox(project, "-s", "unit")
+        assert second.returncode == 0, second.output
+        assert "install skipped: the same as the venv's last install" in second.output
+        assert "uv pip install" not in second.output
     else:
         assert sessions_run(gate) == ["unit", "integration", "gate"]
         assert junit == ["integration.xml", "unit.xml"]
