@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,7 +326,11 @@ def coverage_rcfile(session: nox.Session) -> tuple[Path, bool]:
     session's own (the project's files stay untouched). Returns (file, branch coverage)."""
     source, sections = coverage_settings(Path.cwd(), os.environ.get("COVERAGE_RCFILE"))
     settings = session_coverage(sections)
-    rcfile = Path(session.create_tmp()) / "coverage.ini"
+    # in the venv's folder: session.create_tmp() would also point TMPDIR into the project,
+    # where a test's tmp_path then sits below the project's own pyproject.toml
+    location = getattr(getattr(session, "virtualenv", None), "location", None)
+    folder = Path(location) if location else Path(tempfile.mkdtemp(prefix="testgate-"))
+    rcfile = folder / "testgate-coverage.ini"
     origin = f"# from {source}\n" if source else "# the project has no coverage.py settings\n"
     rcfile.write_text(origin + render_ini(settings), encoding="utf-8")
     return rcfile, branch_enabled(settings)
