@@ -129,6 +129,7 @@ def test_flaky_json_has_format_2_and_every_test() -> None:
         "failed": 1,
         "flaky": 1,
         "skipped": 1,
+        "xfailed": 0,
         "runs": 10,
         "completed": 10,
     }

@@ -21,7 +21,8 @@ FULL: dict[str, Any] = {
         "confidence": 0.95,
     },
     "summary": {
-        "tests": 2, "passed": 1, "failed": 0, "flaky": 1, "skipped": 0, "runs": 2, "completed": 2
+        "tests": 2, "passed": 1, "failed": 0, "flaky": 1, "skipped": 0, "xfailed": 0, "runs": 2,
+        "completed": 2,
     },
     "runs": [
         {"iteration": n, "seed": n, "status": "completed", "exit_code": 0,

@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     reports_dir = args.reports
     if reports_dir is None:
-        reports_dir = config_mod.load(Path.cwd(), args.config).reports_dir
+        reports_dir = config_mod.load(config_mod.find_root()[0], args.config).reports_dir
     notes: list[str] = []
     with hunt_lock(Path(reports_dir), notes=notes):
         for note in notes:
@@ -187,15 +187,19 @@ def _run(args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if pytest_args and pytest_args[0] == "--":
         pytest_args = pytest_args[1:]
-    for module, name in (("pytest", "pytest"), ("pytest_randomly", "pytest-randomly")):
+    # pytest-repeat too: without it a repro could not repeat a flaky test (`--count`) and
+    # would fail only by chance; the hunt refuses rather than print such repros.
+    needed = [("pytest", "pytest"), ("pytest_randomly", "pytest-randomly")]
+    needed.append(("pytest_repeat", "pytest-repeat"))
+    for module, name in needed:
         if importlib.util.find_spec(module) is None:
             raise UsageError(
                 f"{name} is not installed for {sys.executable}; install testgate[hunt] "
                 "in the project's environment"
             )
     _refuse_mixed(args, pytest_args)
-    root = Path.cwd()
-    config = config_mod.load(root, args.config)
+    config = config_mod.find_project(args.config)
+    root = config.root
     reports_dir = args.reports if args.reports is not None else config.reports_dir
     budget = config.flaky
     work = reports_dir / "flaky"
@@ -553,7 +557,8 @@ def _print_summary(report: FlakyReport) -> None:
     print(bound_line(report.meta.alpha if report.meta.alpha is not None else ALPHA))
     print(
         f"testgate flaky: {s.runs} runs ({s.completed} completed), {s.tests} tests: "
-        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped"
+        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped, "
+        f"{s.xfailed} xfailed"
     )
     for t in report.flaky:
         culprit = (

@@ -128,7 +128,9 @@ def build_report(
             passed=verdicts.count(PASSED),
             failed=verdicts.count(FAILED),
             flaky=verdicts.count(FLAKY),
-            skipped=verdicts.count(SKIPPED),
+            # skipped and xfailed apart, as everywhere: xfailed in every run is not skipped
+            skipped=sum(t.verdict == SKIPPED and t.xfailed < t.skipped for t in tests),
+            xfailed=sum(t.verdict == SKIPPED and t.xfailed == t.skipped for t in tests),
             runs=len(iterations),
             completed=sum(it.status == COMPLETED for it in iterations),
         ),
@@ -177,6 +179,7 @@ def markdown(report: FlakyReport) -> str:
                 (FAILED, summary.failed),
                 (PASSED, summary.passed),
                 (SKIPPED, summary.skipped),
+                ("xfailed", summary.xfailed),
             )
         )
         + ("" if meta.complete is not False else " — **interrupted: partial report**"),

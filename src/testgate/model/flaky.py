@@ -259,6 +259,7 @@ class FlakySummary:
     skipped: int = 0
     runs: int = 0
     completed: int = 0
+    xfailed: int = 0  # xfailed in every run: counted apart from skipped
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -267,6 +268,7 @@ class FlakySummary:
             "failed": self.failed,
             "flaky": self.flaky,
             "skipped": self.skipped,
+            "xfailed": self.xfailed,
             "runs": self.runs,
             "completed": self.completed,
         }
