@@ -5,15 +5,21 @@
    alternative way to use two cores: 10 sequential `pytest -p randomly -n 2` runs (xdist).
 2. The pytest runs needed to find a polluter among 200 tests: testgate's bisection against
    detect-test-pollution on the same suite.
+3. With `--before SRC` (the `src` folder of an older testgate, e.g. from
+   `git archive <rev> src | tar -x -C /tmp/tg-before`), that version side by side with this
+   one: the polluter search and the whole hunt, with the pytest runs per classified test.
 
-Usage: python bench/flaky_hunt.py [--rounds 3]   (needs the `bench` dependency group)
+Usage: python bench/flaky_hunt.py [--rounds 3] [--before /tmp/tg-before/src]
+       (needs the `bench` dependency group)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,11 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _common import compare, run_command
-
-from testgate.flaky.aggregate import Iteration, TestSummary
-from testgate.flaky.classify import Classifier
-from testgate.flaky.runner import run_pytest
-from testgate.model import Outcome
 
 PYPROJECT = '[tool.pytest.ini_options]\naddopts = ["-q", "-p", "no:hypothesispytest"]\n'
 
@@ -108,52 +109,106 @@ def sequential(root: Path, extra: list[str]) -> Callable[[], None]:
     return go
 
 
-def wall_time(root: Path, rounds: int) -> None:
+def wall_time(root: Path, rounds: int, before: str | None, others: bool = True) -> None:
     testgate = [sys.executable, "-m", "testgate", "flaky", "--count", "10"]
+    hunts = {"testgate flaky --count 10": HuntContender(root, None)}
+    if before:
+        hunts["testgate flaky --count 10 (before)"] = HuntContender(root, before)
     print(f"== wall time, {len(list((root / 'tests').glob('test_*.py')))} modules, "
           f"{os.cpu_count()} cores ==")  # fmt: skip
-    compare(
-        {
-            "10 x pytest -p randomly (sequential)": sequential(root, []),
-            "testgate flaky --count 10 --no-classify": run_command(
-                [*testgate, "--no-classify"], cwd=root
-            ),
-            "testgate flaky --count 10": run_command(testgate, cwd=root),
-            "pytest --flake-finder --flake-runs=10": run_command(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "-p",
-                    "no:cacheprovider",
-                    "--flake-finder",
-                    "--flake-runs=10",
-                ],
-                cwd=root,
-            ),
-            "10 x pytest -p randomly -n 2 (xdist)": sequential(root, ["-n", "2"]),
-        },
-        reference="10 x pytest -p randomly (sequential)",
-        rounds=rounds,
-    )
+    if not others:
+        compare(
+            {"10 x pytest -p randomly (sequential)": sequential(root, []), **hunts},
+            reference="10 x pytest -p randomly (sequential)",
+            rounds=rounds,
+        )
+    else:
+        compare(
+            {
+                "10 x pytest -p randomly (sequential)": sequential(root, []),
+                "testgate flaky --count 10 --no-classify": run_command(
+                    [*testgate, "--no-classify"], cwd=root
+                ),
+                **hunts,
+                "pytest --flake-finder --flake-runs=10": run_command(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "-p",
+                        "no:cacheprovider",
+                        "--flake-finder",
+                        "--flake-runs=10",
+                    ],
+                    cwd=root,
+                ),
+                "10 x pytest -p randomly -n 2 (xdist)": sequential(root, ["-n", "2"]),
+            },
+            reference="10 x pytest -p randomly (sequential)",
+            rounds=rounds,
+        )
+    for name, hunt in hunts.items():
+        print(f"{name}: {statistics.median(hunt.per_test):.1f} pytest runs per classified test "
+              f"(median of {rounds} hunts)")  # fmt: skip
 
 
-def polluter_runs(root: Path, polluter: str, victim: str) -> None:
+SEARCH = """
+import json, sys, time
+from pathlib import Path
+from testgate.flaky.aggregate import Iteration, TestSummary
+from testgate.flaky.classify import Classifier
+from testgate.flaky.runner import run_pytest
+from testgate.model import Outcome
+
+root, victim = Path(sys.argv[1]), sys.argv[2]
+work = root / "work"
+# the failing order, as a hunt iteration records it: every test before the victim
+run = run_pytest(["-p", "no:randomly"], root=root, log=work / "order.jsonl", timeout=300)
+assert run.outcome_of(victim) is Outcome.FAILED, run.status
+hunt_it = Iteration(1, 0, run.status, run.exit_code, "-", run.seconds, run.records, run.order)
+start = time.perf_counter()
+found = Classifier(root, work, timeout=300, jobs=2).classify(
+    TestSummary(victim, passed=1, failed=1, skipped=0), [hunt_it]
+)
+print(json.dumps({"runs": found.pytest_runs, "polluter": found.polluter,
+                  "seconds": time.perf_counter() - start,
+                  "p_chance": getattr(found, "p_chance", None)}))
+"""
+
+
+def search(root: Path, victim: str, src: str | None) -> dict[str, object]:
+    """One polluter search by the testgate in `src` (None: this one), in a fresh process."""
+    env = dict(os.environ, **({"PYTHONPATH": src} if src else {}))
+    done = subprocess.run(
+        [sys.executable, "-c", SEARCH, str(root), victim],
+        cwd=root, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"polluter search failed: {done.stderr[-2000:]}")
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def polluter_runs(
+    root: Path, polluter: str, victim: str, before: str | None, rounds: int, others: bool = True
+) -> None:
     print("== pytest runs to find a polluter among 200 tests ==")
-    work = root / "work"
-    start = time.perf_counter()
-    # the failing order, as a hunt iteration records it: every test before the victim
-    run = run_pytest(["-p", "no:randomly"], root=root, log=work / "order.jsonl", timeout=300)
-    assert run.outcome_of(victim) is Outcome.FAILED, run.status
-    hunt_it = Iteration(1, 0, run.status, run.exit_code, "-", run.seconds, run.records, run.order)
-    found = Classifier(root, work, timeout=300, jobs=2).classify(
-        TestSummary(victim, passed=1, failed=1, skipped=0), [hunt_it]
-    )
-    ours = time.perf_counter() - start
-    assert found.polluter == polluter, found
-    print(f"testgate:              {found.pytest_runs:3d} pytest runs ({ours:.1f} s with the "
-          "failing-order run a hunt already has; runs: alone, bisection steps, "
-          "verified pair)")  # fmt: skip
+    versions = {"testgate": None, **({"testgate before": before} if before else {})}
+    found: dict[str, list[dict[str, object]]] = {name: [] for name in versions}
+    for _ in range(rounds):
+        for name, src in versions.items():
+            found[name].append(search(root, victim, src))
+    for name, results in found.items():
+        assert all(r["polluter"] == polluter for r in results), results
+        runs = [int(r["runs"]) for r in results]  # type: ignore[call-overload]
+        secs = statistics.median(float(r["seconds"]) for r in results)  # type: ignore[arg-type]
+        chance = results[0]["p_chance"]
+        print(f"{name + ':':<22} {statistics.median(runs):5.1f} pytest runs (median of "
+              f"{rounds}; {secs:.1f} s) with the failing-order run a hunt already has"
+              + (f"; p_chance {chance}" if chance is not None else ""))  # fmt: skip
+    ours = statistics.median(int(r["runs"]) for r in found["testgate"])  # type: ignore[call-overload]
+    if not others:
+        return
     start = time.perf_counter()
     done = subprocess.run(
         # its console script: run as `python -m` it loads itself into pytest as `__main__`
@@ -166,19 +221,47 @@ def polluter_runs(root: Path, polluter: str, victim: str) -> None:
     assert polluter in out, out[-2000:]
     steps = len(re.findall(r"^running step \d+", out, re.MULTILINE))
     # discover + alone + whole group + the steps + the double check
-    runs = 4 + steps
-    print(f"detect-test-pollution: {runs:3d} pytest runs ({theirs:.1f} s; {steps} bisection steps)")
-    print(f"ratio (testgate / detect-test-pollution): {found.pytest_runs / runs:.2f}x runs, "
-          f"{ours / theirs:.2f}x time")  # fmt: skip
+    theirs_runs = 4 + steps
+    print(f"detect-test-pollution: {theirs_runs:5d} pytest runs ({theirs:.1f} s; "
+          f"{steps} bisection steps)")  # fmt: skip
+    print(f"ratio (testgate / detect-test-pollution): {ours / theirs_runs:.2f}x runs")
+
+
+class HuntContender:
+    """`testgate flaky --count 10` by one testgate version; keeps the classification runs."""
+
+    def __init__(self, root: Path, src: str | None) -> None:
+        self.root, self.src = root, src
+        self.per_test: list[float] = []
+
+    def __call__(self) -> None:
+        env = dict(os.environ, **({"PYTHONPATH": self.src} if self.src else {}))
+        done = subprocess.run(
+            [sys.executable, "-m", "testgate", "flaky", "--count", "10"],
+            cwd=self.root, env=env, capture_output=True, check=False,
+        )  # fmt: skip
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"testgate flaky exited {done.returncode}: {done.stderr[-2000:]!r}")
+        report = json.loads((self.root / "reports" / "flaky.json").read_text())
+        runs = [t["classify_runs"] for t in report["tests"] if t["verdict"] == "flaky"]
+        self.per_test.append(sum(runs) / len(runs) if runs else 0.0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", help="the src folder of an older testgate to compare")
+    parser.add_argument(
+        "--versions-only",
+        action="store_true",
+        help="only testgate (and --before) against sequential pytest: no other tools",
+    )
     args = parser.parse_args()
+    others = not args.versions_only
     with tempfile.TemporaryDirectory() as tmp:
-        polluter_runs(*pollution_suite(Path(tmp) / "pollution"))
-        wall_time(planted_suite(Path(tmp) / "planted"), args.rounds)
+        pollution = pollution_suite(Path(tmp) / "pollution")
+        polluter_runs(*pollution, args.before, args.rounds, others)
+        wall_time(planted_suite(Path(tmp) / "planted"), args.rounds, args.before, others)
 
 
 if __name__ == "__main__":

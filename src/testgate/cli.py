@@ -26,6 +26,7 @@ COMMANDS = {
     "flaky": "hunt flaky tests: N randomized pytest runs, classified, with repro commands",
     "shard": "the test node ids of group K of N, balanced by recorded durations",
     "history": "run history: trends, regressions, flaky frequency, import/export",
+    "init": "write a [tool.testgate] block from the project's current numbers",
 }
 
 

@@ -297,6 +297,76 @@ def _parse_table(source: str, raw: Mapping[str, Any], root: Path, origin: Path |
     )
 
 
+def _has_table(path: Path, *keys: str) -> bool:
+    try:
+        data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+def _ini_section(path: Path, section: str) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.strip() == f"[{section}]" for line in text.splitlines())
+
+
+def find_root(start: Path | None = None) -> tuple[Path, str]:
+    """The project root for `start` (default: the current directory), and why, as pytest and
+    nox find theirs: the nearest folder whose pyproject.toml has [tool.testgate]; else pytest's
+    rootdir rules (the nearest pytest.ini, .pytest.ini, pyproject.toml with [tool.pytest],
+    tox.ini with [pytest], setup.cfg with [tool:pytest]; then setup.py; then pyproject.toml);
+    else `start` itself."""
+    start = (start or Path.cwd()).resolve()
+    folders = [start, *start.parents]
+    for folder in folders:
+        if _has_table(folder / "pyproject.toml", "tool", "testgate"):
+            return folder, "pyproject.toml [tool.testgate]"
+    for folder in folders:
+        for name in ("pytest.ini", ".pytest.ini"):
+            if (folder / name).is_file():
+                return folder, name
+        if _has_table(folder / "pyproject.toml", "tool", "pytest"):
+            return folder, "pyproject.toml [tool.pytest]"
+        if _ini_section(folder / "tox.ini", "pytest"):
+            return folder, "tox.ini [pytest]"
+        if _ini_section(folder / "setup.cfg", "tool:pytest"):
+            return folder, "setup.cfg [tool:pytest]"
+    for name in ("setup.py", "pyproject.toml"):
+        for folder in folders:
+            if (folder / name).is_file():
+                return folder, name
+    return start, "the current directory"
+
+
+def given_reports(value: str | Path | None) -> Path | None:
+    """An explicit --reports folder (relative to where the user typed it) that must exist: a
+    mistyped name is an error, never a new empty folder read as 'no tests ran'."""
+    if value is None or value == "":
+        return None
+    path = Path(value).absolute()
+    if not path.is_dir():
+        raise ConfigError(
+            f"--reports {value}: no such folder; run the tests first or check the name"
+        )
+    return path
+
+
+def find_project(config_file: Path | None = None) -> Config:
+    """The configuration of the project the current directory belongs to; one line on stderr
+    names the root when it is not the current directory (run from a subfolder)."""
+    root, why = find_root()
+    if root != Path.cwd().resolve():
+        print(f"testgate: project root {root} ({why})", file=sys.stderr)
+    return load(root, config_file)
+
+
 def load(root: Path | None = None, config_file: Path | None = None) -> Config:
     """Read `[tool.testgate]` from `config_file` or `<root>/pyproject.toml`; defaults if absent.
 

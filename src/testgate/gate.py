@@ -104,6 +104,7 @@ def gather(
         flaky_new=_flaky(config, "flaky-new.json") if "flaky" in which else None,
         commit=_commit(config) if "flaky" in which else None,
         line_of=reader.line_finder(root),
+        under_coverage=reader.measured_under_coverage(reports_dir) if "durations" in which else (),
     )
 
 
@@ -224,6 +225,13 @@ def judge(inputs: GateInputs, config: Config, which: Collection[str] = ALL) -> G
             line_of=inputs.line_of,
             given=base.source if base else None,
         )
+        if inputs.under_coverage:
+            checks = [
+                dataclasses.replace(c, message=c.message + " (times measured under coverage)")
+                if c.id.startswith("durations.")
+                else c
+                for c in checks
+            ]
     if "flaky" in which and inputs.flaky is not None:
         checks += _flaky_checks(inputs.flaky, config)
     if "flaky" in which and inputs.flaky_new is not None:

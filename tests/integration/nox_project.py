@@ -10,12 +10,11 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
-# The whole noxfile a project needs (the README shows the same lines). Only the install
-# source of testgate differs: this checkout instead of the package index.
+# The whole noxfile a project needs (the README shows the same lines): the sessions install
+# testgate from wherever the nox running them got it (here: this checkout, editable).
 NOXFILE = """\
-from testgate.nox import Project, register
-
-register(Project(testgate=("-e", {checkout!r})))
+from testgate.nox import register
+register()
 """
 
 PYPROJECT = """\
@@ -99,19 +98,23 @@ def test_cli_needs_an_argument():
 """
 
 
-def make_project(root: Path) -> Path:
-    files = {
-        "pyproject.toml": PYPROJECT,
-        "noxfile.py": NOXFILE.format(checkout=str(CHECKOUT)),
-        "src/sample/__init__.py": SAMPLE,
-        "tests/unit/test_sample.py": UNIT_TESTS,
-        "tests/integration/test_cli.py": INTEGRATION_TESTS,
-    }
+def write_files(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+def make_project(root: Path) -> Path:
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "noxfile.py": NOXFILE,
+        "src/sample/__init__.py": SAMPLE,
+        "tests/unit/test_sample.py": UNIT_TESTS,
+        "tests/integration/test_cli.py": INTEGRATION_TESTS,
+    }
+    return write_files(root, files)
 
 
 def nested_env(**extra: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,9 @@ from testgate.model.flaky import BRITTLE, NON_DETERMINISTIC, ORDER_DEPENDENT
 pytest_plugins = ("pytester",)
 
 
-def run_printed(command: str, root: Path) -> subprocess.CompletedProcess[str]:
+def run_printed(command: str | None, root: Path) -> subprocess.CompletedProcess[str]:
     """Run a command exactly as testgate printed it, `python` being this interpreter."""
+    assert command is not None
     argv = shlex.split(command)
     assert argv[:3] == ["python", "-m", "pytest"]
     return subprocess.run(
@@ -77,8 +79,15 @@ def iteration(n: int, order: list[str], victim: str, outcome: Outcome) -> Iterat
     return Iteration(n, n, "completed", 1, "x.xml", 1.0, tuple(records), (*order, victim))
 
 
-def classifier(root: Path, alone: int = 2) -> Classifier:
-    return Classifier(root, root / "work", timeout=120, jobs=2, alone=alone)
+def classifier(root: Path, alone: int = 0, **kwargs: Any) -> Classifier:
+    return Classifier(root, root / "work", timeout=120, jobs=2, alone=alone, **kwargs)
+
+
+def replayed(seed: int, *ids: str) -> str:
+    return (
+        f"python -m pytest -p randomly -p no:cacheprovider --randomly-seed={seed} "
+        f"--randomly-dont-reorganize {' '.join(ids)}"
+    )
 
 
 def test_two_polluters_together_give_an_order_dependent_victim_without_one_culprit(
@@ -87,9 +96,18 @@ def test_two_polluters_together_give_an_order_dependent_victim_without_one_culpr
     runs = [iteration(1, [A, C, B], V2, Outcome.FAILED), iteration(2, [C], V2, Outcome.PASSED)]
     summary = TestSummary(V2, passed=1, failed=1, skipped=0)
     found = classify_all(classifier(project), [summary], runs)[V2]
-    assert (found.kind, found.polluter, found.verified) == (ORDER_DEPENDENT, None, False)
-    assert found.repro == (f"python -m pytest -p no:randomly -p no:cacheprovider {A} {C} {B} {V2}")
-    assert found.pytest_runs >= 4
+    assert (found.kind, found.polluter, found.verified) == (ORDER_DEPENDENT, None, True)
+    # the whole order, replayed exactly (seed 1), is the repro: it ran and failed every time
+    assert found.repro == replayed(1, A, C, B, V2)
+    assert found.note is not None
+    assert "no single test" in found.note
+    assert found.p_chance is not None
+    assert found.p_chance <= 0.01 / 4
+    assert found.repro_deterministic is True
+    assert found.repro_runs == found.repro_failed >= 5
+    # replay, 4 alone (1 + 3), 2 bisection steps, the pair refuted in its first batch of 2 runs
+    # (2 jobs), 4 more replays of the order
+    assert found.pytest_runs == 13
     assert run_printed(found.repro, project).returncode == 1
 
 
@@ -100,26 +118,80 @@ def test_two_setters_together_give_a_brittle_test_without_one_state_setter(
     summary = TestSummary(S2, passed=1, failed=1, skipped=0)
     found = classifier(project).classify(summary, runs)
     assert (found.kind, found.state_setter) == (BRITTLE, None)
-    assert found.passes_with == (
-        f"python -m pytest -p no:randomly -p no:cacheprovider {R1} {C} {R2} {S2}"
-    )
+    assert found.passes_with == replayed(2, R1, C, R2, S2)
+    assert found.p_chance is not None
+    assert found.p_chance <= 0.01 / 4
     assert run_printed(found.passes_with, project).returncode == 0
+    assert found.repro == f"python -m pytest -p no:randomly -p no:cacheprovider {S2}"
+    assert (found.repro_runs, found.repro_failed, found.repro_deterministic) == (4, 4, True)
     assert run_printed(found.repro, project).returncode == 1
 
 
-def test_a_failure_no_order_reproduces_is_non_deterministic(
+def test_a_failure_the_replay_does_not_bring_back_is_non_deterministic_at_once(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # without pytest-repeat the alone runs are separate processes; the verdict is the same
     monkeypatch.setattr(classify_mod, "has_repeat", lambda: False)
     runs = [iteration(1, [A, B], FAKE, Outcome.FAILED), iteration(2, [], FAKE, Outcome.PASSED)]
     summary = TestSummary(FAKE, passed=1, failed=1, skipped=0, failures=())
     found = classifier(project, alone=3).classify(summary, runs)
-    assert found.kind == NON_DETERMINISTIC
-    assert run_printed(found.repro, project).returncode == 0  # it does pass, honestly
+    assert (found.kind, found.p_chance, found.polluter) == (NON_DETERMINISTIC, None, None)
+    assert found.note == (
+        "its failure did not come back when its failing order (iteration 1, seed 1) was replayed"
+    )
+    assert found.pytest_runs == 2  # the replay, then its own repro checked: no bisection
     assert found.repro == (
         f"python -m pytest -p randomly -p no:cacheprovider --randomly-seed=0 {FAKE}"
     )
+    # the repro was run and its result is reported as it was: it passed, honestly
+    assert (found.repro_runs, found.repro_failed, found.repro_deterministic) == (1, 0, False)
+    assert run_printed(found.repro, project).returncode == 0
+
+
+TWICE = {
+    "tests/test_twice.py": """
+        from tests.state import COUNT
+
+        SEEN = []
+
+        def test_victim_and_not_idempotent():
+            SEEN.append(1)
+            assert len(SEEN) == 1, "second run in one process"
+            assert COUNT[0] == 0, "polluted"
+        """,
+}
+TW = "tests/test_twice.py::test_victim_and_not_idempotent"
+
+
+def test_alone_means_one_fresh_process_per_run(project: Path) -> None:
+    """A victim that also fails when run twice in one process: run alone repeatedly in one
+    process it would fail, and its polluter would never be named."""
+    for name, text in TWICE.items():
+        (project / name).write_text(textwrap.dedent(text))
+    runs = [iteration(1, [C, A], TW, Outcome.FAILED)]
+    summary = TestSummary(TW, passed=1, failed=1, skipped=0)
+    found = classifier(project, alpha=0.001).classify(summary, runs)
+    assert (found.kind, found.polluter) == (ORDER_DEPENDENT, A)
+    assert found.p_chance is not None
+    assert found.p_chance <= 0.001 / 4
+    assert (found.repro_runs, found.repro_failed, found.repro_deterministic) == (5, 5, True)
+    assert found.repro is not None
+    assert run_printed(found.repro, project).returncode == 1
+
+
+def test_the_cap_leaves_a_claim_undecided_and_says_so(project: Path) -> None:
+    (project / "tests/test_one.py").write_text(
+        "from tests.state import COUNT\n\ndef test_one():\n    assert COUNT[0] == 0\n"
+    )
+    victim = "tests/test_one.py::test_one"
+    runs = [iteration(1, [C, A], victim, Outcome.FAILED)]
+    summary = TestSummary(victim, passed=1, failed=1, skipped=0, failures=())
+    found = classifier(project, max_runs=3).classify(summary, runs)
+    assert (found.kind, found.polluter, found.p_chance) == (NON_DETERMINISTIC, None, None)
+    assert found.note is not None
+    assert "order effects were not ruled out" in found.note
+    assert "3 classification runs" in found.note
+    assert found.pytest_runs == 4  # the cap, then the repro it prints, checked
+    assert found.repro_runs == 1
 
 
 def events(pytester: pytest.Pytester, *args: str) -> list[dict[str, object]]:
@@ -220,3 +292,57 @@ def test_run_pytest_kills_a_hang_outside_any_test(tmp_path: Path) -> None:
     assert (run.status, run.records, run.order) == ("timed_out", (), ())
     assert run.exit_code is not None
     assert run.exit_code < 0
+
+
+ONCE = """
+from pathlib import Path
+
+import pytest
+
+FLAG = Path(__file__).with_name("flag")
+
+def test_fails_once_per_flag():
+    if FLAG.exists():
+        FLAG.unlink()
+        raise AssertionError("the flag was up")
+
+def test_skipped_alone():
+    if FLAG.exists():
+        FLAG.unlink()
+        raise AssertionError("the flag was up")
+    pytest.skip("alone")
+"""
+ONCE_ID = "tests/test_once.py::test_fails_once_per_flag"
+SKIP_ID = "tests/test_once.py::test_skipped_alone"
+
+
+def test_a_failure_that_comes_back_once_only_is_not_order_dependent(project: Path) -> None:
+    """The replay fails (the flag is up), alone passes, then no order fails it again."""
+    (project / "tests/test_once.py").write_text(ONCE)
+    (project / "tests/flag").write_text("")
+    runs = [iteration(1, [C, A], ONCE_ID, Outcome.FAILED)]
+    found = classifier(project).classify(TestSummary(ONCE_ID, 1, 1, 0), runs)
+    assert (found.kind, found.polluter, found.p_chance) == (NON_DETERMINISTIC, None, None)
+    assert found.note == (
+        "it passed alone, but its failing order did not fail it every time: "
+        "order effects were not ruled out"
+    )
+    (project / "tests/flag").write_text("")
+    runs = [iteration(1, [], ONCE_ID, Outcome.FAILED)]  # nothing ran before it: no bisection
+    found = classifier(project).classify(TestSummary(ONCE_ID, 1, 1, 0), runs)
+    assert (found.kind, found.pytest_runs) == (NON_DETERMINISTIC, 6)  # replay, 4 alone, repro
+
+
+def test_skipped_alone_is_neither_side(project: Path) -> None:
+    (project / "tests/test_once.py").write_text(ONCE)
+    (project / "tests/flag").write_text("")
+    runs = [iteration(1, [C], SKIP_ID, Outcome.FAILED)]
+    found = classifier(project).classify(TestSummary(SKIP_ID, 1, 1, 0), runs)
+    assert (found.kind, found.note) == (NON_DETERMINISTIC, "alone it was skipped")
+
+
+def test_failing_alone_with_no_order_to_pass_in_is_not_brittle(project: Path) -> None:
+    runs = [iteration(1, [C], S2, Outcome.FAILED), iteration(2, [], S2, Outcome.PASSED)]
+    found = classifier(project).classify(TestSummary(S2, 1, 1, 0), runs)
+    assert (found.kind, found.state_setter, found.p_chance) == (NON_DETERMINISTIC, None, None)
+    assert found.note == "it failed alone, and it passed only with no test before it"

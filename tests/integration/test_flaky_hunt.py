@@ -176,6 +176,15 @@ def test_kinds_and_culprits(zoo: Hunt) -> None:
         "tests/b/test_setup.py::test_setter",
         True,
     )
+    # the causal claims meet the bound; the coin flip gets none
+    assert coin["p_chance"] is None
+    for t in (victim, brittle):
+        assert 0 < t["p_chance"] <= 0.01
+        assert t["repro_deterministic"] is True
+        assert t["repro_runs"] == t["repro_failed"] > 0
+    assert coin["repro_deterministic"] is False
+    assert 0.9 <= coin["repro_chance"] < 1
+    assert (coin["repro_runs"], coin["cause"], coin["leaked"], coin["fix"]) == (1, None, [], None)
     for t in (coin, victim, brittle):
         assert t["runs"] == t["passed"] + t["failed"] == 12
         low, high = t["interval"]
@@ -201,6 +210,15 @@ def test_printed_commands_reproduce(zoo: Hunt) -> None:
     assert run_printed(always["repro"], zoo.root).returncode == 1
     printed = [ln.split(": ", 1)[1] for ln in zoo.out.splitlines() if "repro: " in ln]
     assert sorted(printed) == sorted([victim["repro"], brittle["repro"], coin["repro"]])
+    assert zoo.out.splitlines()[0] == (
+        "Each causal claim here could be chance with probability <= 1%."
+    )
+    checked = [ln.strip() for ln in zoo.out.splitlines() if "repro checked: " in ln]
+    assert len(checked) == 3
+    assert (
+        f"repro checked: failed {victim['repro_failed']} of {victim['repro_runs']} runs, "
+        "deterministic"
+    ) in checked
 
 
 def test_budget_quarantine_and_exit_code(zoo: Hunt) -> None:
@@ -218,7 +236,8 @@ def test_runs_are_recorded_and_replayable(zoo: Hunt) -> None:
     runs = zoo.report["runs"]
     assert [r["iteration"] for r in runs] == list(range(1, 13))
     assert zoo.report["meta"]["count"] == 12
-    assert zoo.report["meta"]["format"] == 1
+    assert zoo.report["meta"]["format"] == 2
+    assert zoo.report["meta"]["alpha"] == 0.01
     assert len({r["seed"] for r in runs}) == 12
     for r in runs:
         assert (r["status"], r["exit_code"], r["junit"]) == (
@@ -236,6 +255,7 @@ def test_runs_are_recorded_and_replayable(zoo: Hunt) -> None:
 
 def test_markdown_and_surefire_junit(zoo: Hunt) -> None:
     md = (zoo.root / "reports/flaky.md").read_text()
+    assert "Each causal claim here could be chance with probability <= 1%." in md
     assert "| test | verdict | kind | rate | 95% interval | polluter / state-setter | repro |" in md
     assert "polluter `tests/b/test_setup.py::test_polluter`" in md
     assert "state-setter `tests/b/test_setup.py::test_setter`" in md

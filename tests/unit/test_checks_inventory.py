@@ -83,7 +83,7 @@ def test_skipped_and_xfailed_budgets_are_separate() -> None:
     strict = by_id(check_inventory(reports, TestsBudget(max_skipped=0)))["tests.skipped"]
     assert strict.status is Status.FAIL
     assert strict.details == ("SKIPPED tests/test_a.py::s - no db",)
-    assert "1 tests skipped, more than the maximum 0" in strict.message
+    assert "1 test skipped, more than the maximum 0" in strict.message
 
 
 def test_salvaged_report_fails_unless_allowed() -> None:
@@ -96,3 +96,27 @@ def test_salvaged_report_fails_unless_allowed() -> None:
     allowed = by_id(check_inventory(reports, TestsBudget(allow_salvaged=True)))
     assert allowed["inputs.junit.truncated"].status is Status.WARN
     assert allowed["tests.count"].passed
+
+
+def test_one_skipped_test_is_singular() -> None:
+    reports = [JUnitReport("unit.xml", (Case("t.py::a", "a", Outcome.SKIPPED),))]
+    skipped = by_id(check_inventory(reports, TestsBudget(max_skipped=0)))["tests.skipped"]
+    assert skipped.message.startswith("1 test skipped, more than the maximum 0")
+
+
+def test_min_count_holds_for_each_python_version() -> None:
+    def run(name: str, n: int) -> JUnitReport:
+        cases = tuple(Case(f"t.py::t{i}", f"t{i}", Outcome.PASSED) for i in range(n))
+        return JUnitReport(f"reports/junit/{name}.xml", cases)
+
+    reports = [run("unit-py3.10", 3), run("unit-py3.12", 5), run("unit-py3.11", 5)]
+    reports.append(run("integration", 1))  # not of one version: counts for each
+    count = by_id(check_inventory(reports, TestsBudget(min_count=5)))["tests.count"]
+    assert count.status is Status.FAIL
+    assert (count.actual, count.limit) == (4, 5)
+    assert count.message == (
+        "tests per Python version (Python 3.10: 4, Python 3.11: 6, Python 3.12: 6): fewer than "
+        "the minimum 5 on 3.10; were tests deleted, deselected or not collected there?"
+    )
+    fine = by_id(check_inventory(reports[1:], TestsBudget(min_count=5)))["tests.count"]
+    assert fine.status is Status.PASS

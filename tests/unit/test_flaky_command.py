@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,9 @@ def test_plan_prints_299(capsys: pytest.CaptureFixture[str]) -> None:
         (["--seed", "s"], "is not a whole number"),
         (["--timeout", "0"], "must be more than 0 seconds"),
         (["--timeout", "soon"], "is not a number of seconds"),
+        (["--alpha", "1.5"], "must be strictly between 0 and 1"),
+        (["--alpha", "0"], "must be strictly between 0 and 1"),
+        (["--max-classify-runs", "0"], "must be at least 1"),
     ],
 )
 def test_bad_arguments_are_one_line_usage_errors(
@@ -138,3 +142,16 @@ def test_carried_options_drop_test_paths_and_what_changes_which_tests_run() -> N
         "-p", "myplugin", "-o", "addopts=", "-q",
     )  # fmt: skip
     assert carried_options([], []) == ()
+
+
+def test_a_hunt_without_pytest_repeat_says_so_instead_of_shorter_repros(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "pytest_repeat", None)  # as if it could not be imported
+    assert main(["flaky", "--count", "2"]) == 2
+    assert capsys.readouterr().err == (
+        f"testgate: pytest-repeat is not installed for {sys.executable}; install "
+        "testgate[hunt] in the project's environment\n"
+    )
+    assert not (tmp_path / "reports" / "flaky.json").exists()

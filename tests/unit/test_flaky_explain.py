@@ -217,8 +217,8 @@ def test_the_report_carries_the_explanation_and_flaky_md_its_evidence() -> None:
     )
     [t] = report.tests
     assert (t.verdict, t.kind, t.repro) == ("flaky", NON_IDEMPOTENT, why.repro)
-    assert (t.leaked, t.p_chance, t.repro_deterministic) == (why.leaked, 0.00412, True)
-    assert t.to_json()["fix"] == {"patch": "reports/flaky/fixes/once.diff", "verified": True}
+    assert (t.leaked, t.p_chance, t.repro_deterministic) == (why.leaked, 0.004123, True)
+    assert t.to_json_v2()["fix"] == {"patch": "reports/flaky/fixes/once.diff", "verified": True}
     assert report.summary is not None
     assert report.summary.flaky == 1
     text = markdown(report)

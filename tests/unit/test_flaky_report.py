@@ -36,8 +36,17 @@ FINDING = Finding(
     command(["-p", "no:randomly", "-p", "no:cacheprovider", POLLUTER, VICTIM]),
     polluter=POLLUTER,
     verified=True,
-    pytest_runs=6,
+    pytest_runs=14,
+    p_chance=0.0020599,
+    repro_runs=4,
+    repro_failed=4,
+    repro_deterministic=True,
 )
+ALWAYS_REPRO = (
+    "python -m pytest -p randomly -p no:cacheprovider --randomly-seed=1001 "
+    "'tests/b/test_m.py::TestC::test_always[x|y]'"
+)
+ALWAYS_FINDING = Finding(None, ALWAYS_REPRO, pytest_runs=1, repro_runs=1, repro_failed=1)
 RUNS = [
     Iteration(i, 1000 + i, "completed", 1, f"reports/flaky/run-{i:02d}.xml", 1.25, (), ())
     for i in range(1, 11)
@@ -47,7 +56,15 @@ RUNS = [
 def make_typed() -> FlakyReport:
     budget = FlakyBudget(quarantine=(QuarantineEntry(VICTIM, dt.date(2027, 1, 1), "issue 9"),))
     return build_report(
-        RUNS, TESTS, {VICTIM: FINDING}, count=10, seed=42, complete=True, budget=budget
+        RUNS,
+        TESTS,
+        {VICTIM: FINDING, ALWAYS: ALWAYS_FINDING},
+        count=10,
+        seed=42,
+        complete=True,
+        budget=budget,
+        alpha=0.01,
+        max_classify_runs=50,
     )
 
 
@@ -58,10 +75,10 @@ def make_report() -> dict[str, Any]:
     return report.to_json()
 
 
-def test_flaky_json_has_format_1_and_every_test() -> None:
+def test_flaky_json_has_format_2_and_every_test() -> None:
     report = make_report()
     assert report["meta"] == {
-        "format": 1,
+        "format": 2,
         "tool": "testgate",
         "version": report["meta"]["version"],
         "count": 10,
@@ -70,6 +87,7 @@ def test_flaky_json_has_format_1_and_every_test() -> None:
         "pytest_args": [],
         "confidence": 0.95,
         "alpha": 0.01,
+        "max_classify_runs": 50,
     }
     tests = {t["id"]: t for t in report["tests"]}
     assert list(tests) == [t.id for t in TESTS]
@@ -88,31 +106,51 @@ def test_flaky_json_has_format_1_and_every_test() -> None:
         FINDING.repro,
     )
     assert victim["quarantine"] == {"until": "2027-01-01", "reason": "issue 9"}
+    assert {k: victim[k] for k in CLAIM_FIELDS} == {
+        "p_chance": 0.00206,
+        "repro_deterministic": True,
+        "repro_runs": 4,
+        "repro_failed": 4,
+        "repro_chance": None,
+        "classify_runs": 14,
+        "cause": None,
+        "leaked": [],
+        "fix": None,
+        "note": None,
+    }
     assert tests[POLLUTER]["upper_bound"] == 0.2589
     assert tests[POLLUTER]["repro"] is None
-    assert tests[ALWAYS]["repro"] == (
-        "python -m pytest -p randomly -p no:cacheprovider --randomly-seed=1001 "
-        "'tests/b/test_m.py::TestC::test_always[x|y]'"
-    )
+    assert tests[ALWAYS]["repro"] == ALWAYS_REPRO
+    assert (tests[ALWAYS]["repro_runs"], tests[ALWAYS]["repro_failed"]) == (1, 1)
+    assert tests[ALWAYS]["p_chance"] is None
     assert report["summary"] == {
         "tests": 4,
         "passed": 1,
         "failed": 1,
         "flaky": 1,
         "skipped": 1,
+        "xfailed": 0,
         "runs": 10,
         "completed": 10,
     }
 
 
+CLAIM_FIELDS = (
+    "p_chance", "repro_deterministic", "repro_runs", "repro_failed", "repro_chance",
+    "classify_runs", "cause", "leaked", "fix", "note",
+)  # fmt: skip
+
+
 def test_markdown_is_a_table_people_read() -> None:
     md = markdown(make_typed())
     lines = md.splitlines()
+    assert lines[2] == "Each causal claim here could be chance with probability <= 1%."
     header = "| test | verdict | kind | rate | 95% interval | polluter / state-setter | repro |"
     first = lines.index(header)
     assert lines[first + 2].startswith(
-        f"| `{VICTIM}` | flaky (quarantined) | order-dependent | 40.0% (4/10) | 16.8% to 68.7% "
-        f"| polluter `{POLLUTER}` |"
+        f"| `{VICTIM}` | flaky (quarantined) | order-dependent (chance <= 0.0021) | 40.0% (4/10) "
+        f"| 16.8% to 68.7% | polluter `{POLLUTER}` | `{FINDING.repro}`<br>failed 4 of 4 runs, "
+        "deterministic |"
     )
     assert r"test_always[x\|y]" in lines[first + 3]  # a pipe in an id does not split the row
     assert "1 tests never failed in at least 10 runs" in md
@@ -139,7 +177,7 @@ def test_flaky_junit_has_surefire_shape_and_reads_back(tmp_path: Path) -> None:
     root = make_root(tmp_path)
     paths = write_reports(root / "reports", make_typed(), TESTS)
     assert [p.name for p in paths] == ["flaky.json", "flaky.md", "flaky-junit.xml"]
-    assert json.loads(paths[0].read_text())["meta"]["format"] == 1
+    assert json.loads(paths[0].read_text())["meta"]["format"] == 2
     junit = read_junit(paths[2], root=root)
     cases = {c.node_id: c for c in junit.cases}
     assert list(cases) == [t.id for t in TESTS]

@@ -58,3 +58,107 @@ def test_runs_to_fail() -> None:
     assert runs_to_fail(1.0) == 1
     assert runs_to_fail(0.5) == 7  # 1 - 0.5**7 >= 0.99
     assert 1 - (1 - 0.1) ** runs_to_fail(0.1) >= 0.99
+
+
+# --- the chance bound of causal claims -----------------------------------------------------
+
+from fractions import Fraction  # noqa: E402 - grouped with the tests that use it
+
+from testgate.flaky.stats import (  # noqa: E402
+    ATTEMPTS,
+    balanced_plan,
+    chance,
+    fails_at_least_once,
+    plan_claim,
+    spend,
+    still_needed,
+)
+
+
+def exact_chance(passes: int, failures: int) -> Fraction:
+    """max_p (1-p)^n p^k = n^n k^k / (n+k)^(n+k), in exact rationals."""
+    n, k = passes, failures
+    return Fraction(n**n * k**k, (n + k) ** (n + k))
+
+
+@pytest.mark.parametrize(("n", "k"), [(1, 1), (4, 4), (5, 5), (4, 5), (3, 7), (20, 1), (9, 2)])
+def test_chance_is_the_exact_binomial_maximum(n: int, k: int) -> None:
+    assert chance(n, k) == pytest.approx(float(exact_chance(n, k)), rel=1e-12)
+    # and no failure rate on a fine grid explains the evidence better
+    grid = max((1 - i / 1000) ** n * (i / 1000) ** k for i in range(1001))
+    assert grid <= chance(n, k) * (1 + 1e-12)
+
+
+def test_chance_of_the_issue_example() -> None:
+    assert chance(4, 4) == pytest.approx(2**-8)  # 4 + 4 runs: 0.4%
+    assert chance(0, 9) == chance(7, 0) == 1.0  # one kind of evidence explains nothing
+    assert chance(3, 5) == chance(5, 3)
+    with pytest.raises(ValueError, match="negative"):
+        chance(-1, 2)
+
+
+def test_spend_splits_alpha_over_every_attempt() -> None:
+    assert spend(0.01) * ATTEMPTS == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="alpha"):
+        spend(1.0)
+
+
+def test_still_needed_and_balanced_plan_are_the_fewest_runs() -> None:
+    assert still_needed(0.01, 4, 4, more="failures") == 0
+    k = still_needed(0.001, 5, 1, more="failures")
+    assert chance(5, 1 + k) <= 0.001 < chance(5, k)
+    n = still_needed(0.001, 0, 3, more="passes")
+    assert chance(n, 3) <= 0.001 < chance(n - 1, 3)
+    assert balanced_plan(0.01, 0, 0) == (4, 3) or balanced_plan(0.01, 0, 0) == (3, 4)
+    a, b = balanced_plan(0.0025, 1, 1)
+    assert chance(1 + a, 1 + b) <= 0.0025
+    assert all(
+        chance(1 + x, 1 + (a + b - 1 - x)) > 0.0025 for x in range(a + b)
+    )  # one run fewer never does
+    with pytest.raises(ValueError, match="more must be"):
+        still_needed(0.01, 1, 1, more="both")
+
+
+@pytest.mark.parametrize(
+    ("alpha", "victim", "brittle"), [(0.01, (4, 4), (4, 4)), (0.001, (6, 5), (5, 6))]
+)
+def test_plan_claim(alpha: float, victim: tuple[int, int], brittle: tuple[int, int]) -> None:
+    assert plan_claim(alpha) == victim
+    assert plan_claim(alpha, fails_alone=True) == brittle
+    alone, k = plan_claim(alpha, alone=10)  # more runs alone: fewer in context
+    assert alone == 10
+    assert chance(alone, 1 + k) <= spend(alpha) < chance(alone, k)
+    alone, k = plan_claim(alpha, alone=10, fails_alone=True)
+    assert chance(k, 1 + alone) <= spend(alpha) < chance(k - 1, 1 + alone)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.001])
+def test_the_whole_procedure_claims_a_coin_flip_with_probability_at_most_alpha(
+    alpha: float,
+) -> None:
+    """Exact, under the null, for every failure rate p: a merely non-deterministic test gets a
+    causal claim only along the one run sequence that makes it, whatever order the looks came
+    in: a failing replay, then either
+    - passes alone (`alone` runs), then a culprit pair failing k runs, or else the whole order
+      failing k runs (victim side); or
+    - fails alone, then a setter pair passing k runs, or else the whole order (brittle side).
+    """
+    alone, k = plan_claim(alpha)
+    alone_b, k_b = plan_claim(alpha, fails_alone=True)
+    worst = Fraction(0)
+    for i in range(1, 1000, 3):
+        p = Fraction(i, 1000)
+        q = 1 - p
+        victim = p * q**alone * (p**k + (1 - p**k) * p**k)
+        brittle = p * p**alone_b * (q**k_b + (1 - q**k_b) * q**k_b)
+        worst = max(worst, victim + brittle)
+    assert worst <= alpha
+
+
+def test_fails_at_least_once() -> None:
+    assert fails_at_least_once(0.5, 3) == 0.875
+    assert fails_at_least_once(0.01, runs_to_fail(0.01)) >= 0.99
+    with pytest.raises(ValueError, match="rate"):
+        fails_at_least_once(1.5, 3)
+    with pytest.raises(ValueError, match="runs"):
+        fails_at_least_once(0.5, 0)

@@ -156,3 +156,24 @@ def test_gate_junit_reads_back_with_our_reader(tmp_path: Path) -> None:
 
 def test_string_values_are_shown_as_they_are() -> None:
     assert text.value("coverage.total", "n/a") == "n/a"
+
+
+def test_markdown_never_shows_an_entity_inside_a_code_span() -> None:
+    """GitHub shows `&lt;` literally inside a code span: the message's backticks are escaped,
+    so `<session>` is an entity in plain text and shows as <session>."""
+    check = CheckResult(
+        "inputs.junit",
+        Status.FAIL,
+        "no JUnit files (run `pytest --junitxml=reports/junit/<session>.xml` or `a|b`) <b>",
+    )
+    md = markdown.render(GateResult((check,)))
+    row = next(line for line in md.splitlines() if line.startswith("| `inputs.junit`"))
+    assert "\\`pytest --junitxml=reports/junit/&lt;session&gt;.xml\\`" in row
+    assert "\\`a\\|b\\`) &lt;b&gt;" in row
+    unescaped_ticks = row.replace("\\`", "").count("`")
+    assert unescaped_ticks == 2  # only the check id's own code span
+
+
+def test_one_check_one_warning_are_singular() -> None:
+    result = GateResult((CheckResult("durations.max_test", Status.WARN, "slow", 1.5, 1.0),))
+    assert text.verdict(result) == "gate PASSED: 1 check, 0 failed, 1 warning"

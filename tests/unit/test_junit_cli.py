@@ -29,13 +29,15 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     return "unit.xml", "broken.xml"
 
 
-def test_json_is_format_1(files: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_is_format_2_with_xfailed_apart(
+    files: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     good, broken = files
     assert main(["junit", good, broken, "--json"]) == 2
     out, err = capsys.readouterr()
-    totals = {"tests": 5, "passed": 1, "failed": 1, "errors": 1, "skipped": 2}
+    totals = {"tests": 5, "passed": 1, "failed": 1, "errors": 1, "skipped": 1, "xfailed": 1}
     assert json.loads(out) == {
-        "meta": {"format": 1, "tool": "testgate", "version": __version__},
+        "meta": {"format": 2, "tool": "testgate", "version": __version__},
         "files": [
             {"path": good, "ok": True, "error": None, "totals": totals},
             {
@@ -57,18 +59,18 @@ def test_table_is_aligned_and_errors_take_the_row(
     assert main(["junit", good, broken, good, "--root", "."]) == 2
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        "file        tests  passed  failed  errors  skipped  seconds",
-        "unit.xml        5       1       1       1        2     1.25",
+        "file        tests  passed  failed  errors  skipped  xfailed  seconds",
+        "unit.xml        5       1       1       1        1        1     1.25",
         "broken.xml  error: not well-formed XML at line 1, column 419 (truncated file?)",
-        "unit.xml        5       1       1       1        2     1.25",
-        "total          10       2       2       2        4     2.50",
+        "unit.xml        5       1       1       1        1        1     1.25",
+        "total          10       2       2       2        2        2     2.50",
     ]
 
 
 def test_all_read_exits_zero(files: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["junit", files[0]]) == 0
     out, err = capsys.readouterr()
-    assert out.splitlines()[-1].split() == ["total", "5", "1", "1", "1", "2", "1.25"]
+    assert out.splitlines()[-1].split() == ["total", "5", "1", "1", "1", "1", "1", "1.25"]
     assert err == ""
 
 

@@ -82,6 +82,7 @@ def test_jest_junit() -> None:
         "failed": 1,
         "errors": 0,
         "skipped": 1,
+        "xfailed": 0,
     }
     assert report.cases[1].message == "Error: expect(received).toBe(expected)"
     assert report.cases[0].node_id == "math adds::math adds"
@@ -159,7 +160,8 @@ def test_old_pytest_xfail_and_xpass_conventions() -> None:
         "passed": 1,
         "failed": 0,
         "errors": 0,
-        "skipped": 2,
+        "skipped": 0,
+        "xfailed": 2,
     }
     assert report.cases[0].node_id == "test_x.py::test_xfail"
 

@@ -19,34 +19,27 @@ FULL: dict[str, Any] = {
         "complete": True,
         "pytest_args": ["-q"],
         "confidence": 0.95,
-        "alpha": 0.01,
     },
     "summary": {
-        "tests": 2, "passed": 1, "failed": 0, "flaky": 1, "skipped": 0, "runs": 2, "completed": 2
+        "tests": 2, "passed": 1, "failed": 0, "flaky": 1, "skipped": 0, "xfailed": 0, "runs": 2,
+        "completed": 2,
     },
     "runs": [
         {"iteration": n, "seed": n, "status": "completed", "exit_code": 0,
          "junit": f"reports/flaky/run-0{n}.xml", "seconds": 1.5, "tests": 2}
         for n in (1, 2)
     ],
-    "twice": {"seed": 9, "status": "completed", "junit": "reports/flaky/twice.xml"},
     "tests": [
         {"id": "t.py::a", "runs": 2, "passed": 1, "failed": 1, "skipped": 0, "verdict": "flaky",
          "kind": "order-dependent", "flake_rate": 0.5, "interval": [0.1, 0.9],
          "upper_bound": None, "polluter": "t.py::p", "state_setter": None,
          "repro": "python -m pytest t.py::p t.py::a", "passes_with": None, "verified": True,
          "classify_runs": 4, "message": "assert 0",
-         "quarantine": {"until": "2027-01-01", "reason": "issue 9"},
-         "cause": None, "leaked": ["os.environ['APP_MODE']"], "changed_not_shown": ["thread 'x'"],
-         "p_chance": 0.0033, "repro_deterministic": True,
-         "evidence": [{"condition": "culprit then victim", "runs": 6, "failed": 6}],
-         "fix": {"patch": "reports/flaky/fixes/a.diff", "verified": True}},
+         "quarantine": {"until": "2027-01-01", "reason": "issue 9"}},
         {"id": "t.py::b", "runs": 2, "passed": 2, "failed": 0, "skipped": 0, "verdict": "passed",
          "kind": None, "flake_rate": 0.0, "interval": [0.0, 0.66], "upper_bound": 0.78,
          "polluter": None, "state_setter": None, "repro": None, "passes_with": None,
-         "verified": None, "classify_runs": None, "message": None, "quarantine": None,
-         "cause": None, "leaked": [], "changed_not_shown": [], "p_chance": None,
-         "repro_deterministic": None, "evidence": [], "fix": None},
+         "verified": None, "classify_runs": None, "message": None, "quarantine": None},
     ],
 }  # fmt: skip
 
@@ -57,6 +50,54 @@ def test_a_full_report_round_trips_to_the_same_json() -> None:
     [flaky] = report.flaky
     assert (flaky.id, flaky.executed, flaky.culprit) == ("t.py::a", 2, "t.py::p")
     assert report.complete
+
+
+FULL_2: dict[str, Any] = {
+    **{k: v for k, v in FULL.items() if k != "tests"},
+    "meta": {**FULL["meta"], "format": 2, "alpha": 0.001, "max_classify_runs": 50},
+    "twice": {"seed": 9, "status": "completed", "junit": "reports/flaky/twice.xml"},
+    "tests": [
+        {**t, "cause": None, "leaked": [], "p_chance": p, "repro_deterministic": d,
+         "repro_runs": n, "repro_failed": n, "repro_chance": None, "note": None, "fix": None,
+         "changed_not_shown": [], "evidence": [{"condition": "culprit then victim", "runs": n,
+                                                 "failed": n}] if n else []}
+        for t, p, d, n in zip(FULL["tests"], (0.00024, None), (True, None), (5, 0), strict=True)
+    ],
+}  # fmt: skip
+
+
+def test_a_format_2_report_round_trips_with_its_bound() -> None:
+    report = FlakyReport.from_json(json.loads(json.dumps(FULL_2)))
+    assert json.dumps(report.to_json()) == json.dumps(FULL_2)
+    assert report.meta.alpha == 0.001
+    assert (report.tests[0].p_chance, report.tests[0].repro_deterministic) == (0.00024, True)
+    assert report.tests[0].leaked == ()
+
+
+def test_a_format_1_report_reads_with_the_format_2_defaults() -> None:
+    test = FlakyReport.from_json(FULL).tests[0]
+    assert (test.p_chance, test.cause, test.leaked, test.fix, test.repro_runs) == (
+        None,
+        None,
+        (),
+        None,
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("leaked", "cwd", "tests[0].leaked: expected a list, got a string"),
+        ("leaked", [1], "tests[0].leaked: expected a list of strings"),
+        ("p_chance", "small", "tests[0].p_chance: expected a number"),
+        ("fix", [], "tests[0].fix: expected an object"),
+    ],
+)
+def test_format_2_fields_are_checked(key: str, value: object, message: str) -> None:
+    bad = {**FULL_2, "tests": [{**FULL_2["tests"][0], key: value}]}
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        FlakyReport.from_json(bad)
 
 
 def test_partial_entries_default_to_none_and_zero() -> None:
@@ -80,8 +121,10 @@ def test_an_interrupted_report_is_not_complete() -> None:
     [
         ([], "flaky.json: expected a JSON object, got a list; re-run testgate flaky"),
         ({"runs": [], "tests": []}, "flaky.json: no meta object"),
-        ({"meta": {"format": 2}}, "flaky.json: meta.format: 2 is not testgate's format 1"),
-        ({"meta": {"format": True}}, "meta.format: True is not testgate's format 1"),
+        ({"meta": {"format": 3}}, "flaky.json: meta.format: 3 is newer than this testgate reads"),
+        ({"meta": {"format": 0}}, "flaky.json: meta.format: 0 is not testgate's format 1 or 2"),
+        ({"meta": {"format": True}}, "meta.format: True is not testgate's format 1 or 2"),
+        ({"meta": {"format": "2"}}, "meta.format: '2' is not testgate's format 1 or 2"),
         ({"meta": {"format": 1}, "runs": {}, "tests": []}, "runs: expected a list, got an obj"),
         ({"meta": {"format": 1}, "runs": []}, "flaky.json: tests: missing a list"),
         ({"meta": {"format": 1}, "runs": [1], "tests": []}, "runs[0]: expected a JSON object"),

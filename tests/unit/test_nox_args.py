@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from testgate.nox import Project, Shard, chooses_workers, parse_shard, register
+from testgate.nox import (
+    Project,
+    Shard,
+    choose_workers,
+    chooses_workers,
+    coverage_core,
+    parse_shard,
+    register,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,5 +68,36 @@ def test_caller_choice_of_workers_wins(args: list[str], chosen: bool) -> None:
 
 
 def test_register_refuses_unknown_sessions() -> None:
-    with pytest.raises(ValueError, match="unknown testgate session"):
+    with pytest.raises(ValueError, match="unknown testgate session") as raised:
         register(Project(), sessions=["unit", "units"])
+    assert str(raised.value) == (
+        "unknown testgate session(s): units; "
+        "valid: unit, integration, coverage, durations, gate, flaky"
+    )
+
+
+def test_xdist_only_when_the_recorded_runs_say_it_pays() -> None:
+    assert choose_workers({}, cores=8) is None  # nothing recorded: serial measures the suite
+    assert choose_workers({"serial": {"wall": 30.0, "test_seconds": 28.0}}, cores=1) is None
+    # 2 s to start and collect, 28 s of tests: 4 + 28 * 1.1 / 4 = 11.7 s < 24 s
+    assert choose_workers({"serial": {"wall": 30.0, "test_seconds": 28.0}}, cores=4) == "4"
+    # collection dominates (6 s of 8 s): a second collection in every worker does not pay
+    assert choose_workers({"serial": {"wall": 8.0, "test_seconds": 2.0}}, cores=2) is None
+    # both measured: the faster by 10%, whatever the prediction said
+    both = {"serial": {"wall": 20.0, "test_seconds": 18.0}, "xdist": {"wall": 19.0}}
+    assert choose_workers(both, cores=2) is None
+    both["xdist"] = {"wall": 12.0}
+    assert choose_workers(both, cores=2) == "2"
+
+
+@pytest.mark.parametrize(
+    ("version", "branch", "core"),
+    [
+        ((3, 11), False, None),
+        ((3, 12), False, "sysmon"),
+        ((3, 13), True, None),  # coverage.py measures branches with sys.monitoring from 3.14
+        ((3, 14), True, "sysmon"),
+    ],
+)
+def test_cheapest_coverage_core(version: tuple[int, int], branch: bool, core: str | None) -> None:
+    assert coverage_core(version, branch) == core

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from pathlib import PurePath
 
 from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import plural, status
@@ -29,10 +31,17 @@ def check_inventory(
     line_of: Callable[[Case], int | None] | None = None,
 ) -> list[CheckResult]:
     totals = sum((r.totals for r in reports), Totals())
-    results = [check_count(totals, budget), check_failures(reports, line_of=line_of)]
+    versions = per_version(reports)
+    count = (
+        check_count(totals, budget)
+        if len(versions) < 2
+        else check_count_per_version(versions, budget)
+    )
+    results = [count, check_failures(reports, line_of=line_of)]
     if budget.max_skipped is not None:
-        skipped = totals.skipped - totals.xfailed
-        results.append(_at_most("tests.skipped", "skipped", skipped, budget.max_skipped, reports))
+        results.append(
+            _at_most("tests.skipped", "skipped", totals.skipped, budget.max_skipped, reports)
+        )
     if budget.max_xfailed is not None:
         results.append(
             _at_most("tests.xfailed", "xfailed", totals.xfailed, budget.max_xfailed, reports)
@@ -41,6 +50,46 @@ def check_inventory(
     if salvaged is not None:
         results.append(salvaged)
     return results
+
+
+_VERSION = re.compile(r"-py(?P<version>\d+\.\d+)(?:-\d+)?$")
+
+
+def per_version(reports: Sequence[JUnitReport]) -> dict[str, Totals]:
+    """Totals per Python version of sessions run side by side (`junit/unit-py3.12.xml`); a
+    file of no particular version counts for every version."""
+    versions: dict[str, Totals] = {}
+    common = Totals()
+    for r in reports:
+        found = _VERSION.search(PurePath(r.path).stem)
+        if found is None:
+            common += r.totals
+        else:
+            versions[found["version"]] = versions.get(found["version"], Totals()) + r.totals
+    return {v: t + common for v, t in sorted(versions.items(), key=lambda i: _release(i[0]))}
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def check_count_per_version(versions: dict[str, Totals], budget: TestsBudget) -> CheckResult:
+    """With several Python versions, the minimum holds on each: one version that collected
+    nothing is not hidden by the others."""
+    minimum = budget.min_count if budget.min_count is not None else 1
+    fewest = min(t.tests for t in versions.values())
+    each = ", ".join(f"Python {v}: {t.tests}" for v, t in versions.items())
+    if fewest < minimum:
+        low = [v for v, t in versions.items() if t.tests < minimum]
+        message = (
+            f"tests per Python version ({each}): fewer than the minimum {minimum} on "
+            f"{', '.join(low)}; were tests deleted, deselected or not collected there?"
+        )
+    else:
+        message = f"tests per Python version ({each}), minimum {minimum} on each"
+    return CheckResult(
+        "tests.count", status(fewest >= max(minimum, 1)), message, actual=fewest, limit=minimum
+    )
 
 
 def check_count(totals: Totals, budget: TestsBudget) -> CheckResult:
@@ -103,11 +152,11 @@ def _at_most(
     cases = [c for r in reports for c in r.cases if c.outcome is outcome]
     if count > limit:
         message = (
-            f"{count} tests {word}, more than the maximum {limit}; "
+            f"{plural(count, 'test')} {word}, more than the maximum {limit}; "
             f"fix or delete them rather than leaving them {word}"
         )
     else:
-        message = f"{count} tests {word} (maximum {limit})"
+        message = f"{plural(count, 'test')} {word} (maximum {limit})"
     return CheckResult(
         check_id,
         status(count <= limit),

@@ -11,7 +11,7 @@ from pathlib import Path
 from testgate._escape import write_command
 from testgate._safeio import OutputError, append_text
 from testgate.checks import GateResult, Status
-from testgate.config import Config, load
+from testgate.config import Config, find_project, given_reports
 from testgate.errors import ExitCode
 from testgate.render import annotations as github
 from testgate.render import text
@@ -32,9 +32,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    config = load(config_file=Path(args.config) if args.config else None)
-    if args.reports:
-        config = replace(config, reports=Path(args.reports).absolute())
+    config = find_project(config_file=Path(args.config) if args.config else None)
+    reports = given_reports(args.reports)
+    if reports is not None:
+        config = replace(config, reports=reports)
     return config
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from testgate import _atomic
 from testgate.checks import GateResult
+from testgate.checks._common import plural
 from testgate.checks.durations import Summary, summarize
 from testgate.commands import _argtypes, _budget
 from testgate.config import Config
 from testgate.gate import evaluate
+from testgate.read.inputs import measured_under_coverage
 from testgate.render import jsonreport, markdown
 
 
@@ -34,10 +37,14 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def durations_dict(summary: Summary, result: GateResult) -> dict[str, Any]:
+def durations_dict(
+    summary: Summary, result: GateResult, under_coverage: Sequence[str] = ()
+) -> dict[str, Any]:
     return {
         "meta": jsonreport.meta(),
         "passed": result.passed,
+        # the sessions whose times were measured under coverage (instrumented)
+        "measured_under_coverage": list(under_coverage),
         "count": summary.tests,
         "seconds": round(summary.total, 6),
         "projection": {
@@ -57,10 +64,19 @@ def durations_dict(summary: Summary, result: GateResult) -> dict[str, Any]:
     }
 
 
-def durations_md(summary: Summary, result: GateResult) -> str:
+UNDER_COVERAGE = (
+    "Times measured under coverage (the nox sessions' runs): instrumented, slower than plain "
+    "pytest; budget them as such (see docs/init.md)."
+)
+
+
+def durations_md(summary: Summary, result: GateResult, *, instrumented: bool = False) -> str:
     lines = [markdown.render(result, name="durations").rstrip("\n"), ""]
+    if instrumented:
+        lines += [UNDER_COVERAGE, ""]
     lines.append(
-        f"{summary.tests} tests, {summary.total:.2f} s of test time; projected wall time on "
+        f"{plural(summary.tests, 'test')}, {summary.total:.2f} s of test time (sum of test "
+        "durations); projected wall time on "
         f"{summary.workers} workers: {summary.projected:.2f} s"
     )
     lines += ["", "| Session | Tests | Seconds |", "|---|---:|---:|"]
@@ -86,15 +102,21 @@ def run(args: argparse.Namespace) -> int:
         gate_run.reports, slowest=config.durations.slowest, workers=workers(config, args)
     )
     out = config.reports_dir
-    _atomic.write_json(out / "durations.json", durations_dict(summary, gate_run.result))
-    _atomic.write_text(out / "durations.md", durations_md(summary, gate_run.result))
+    under = measured_under_coverage(config.reports_dir)
+    instrumented = bool(under)
+    _atomic.write_json(out / "durations.json", durations_dict(summary, gate_run.result, under))
+    _atomic.write_text(
+        out / "durations.md", durations_md(summary, gate_run.result, instrumented=instrumented)
+    )
     _budget.show(gate_run.result, "durations")
     if summary.tests:
         print(
-            f"slowest {len(summary.slowest)} of {summary.tests} tests "
+            f"slowest {len(summary.slowest)} of {plural(summary.tests, 'test')} "
             f"({summary.total:.2f} s in all; projected {summary.projected:.2f} s "
             f"on {summary.workers} workers):"
         )
         for slow in summary.slowest:
             print(f"  {slow.seconds:8.2f} s  {slow.share:6.1%}  {slow.id}")
+        if instrumented:
+            print(UNDER_COVERAGE)
     return _budget.exit_code(gate_run.result)

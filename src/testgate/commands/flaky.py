@@ -31,6 +31,7 @@ from testgate.flaky import slices as slices_mod
 from testgate.flaky import twice as twice_mod
 from testgate.flaky.aggregate import Iteration, TestSummary, aggregate
 from testgate.flaky.classify import (
+    MAX_CLASSIFY_RUNS,
     Classifier,
     Finding,
     carried_options,
@@ -41,10 +42,18 @@ from testgate.flaky.explain import Explanation, explain_all
 from testgate.flaky.report import build_report, markdown, until_line, write_reports
 from testgate.flaky.runner import positional_args
 from testgate.flaky.stats import plan
-from testgate.flaky.trials import DEFAULT_ALPHA, Trials
+from testgate.flaky.trials import Trials
 from testgate.flaky.until import Until, unsettled
 from testgate.history import record as history_record
-from testgate.model.flaky import BurnInMeta, FlakyReport, FlakySummary, TwiceRun, UntilMeta
+from testgate.model.flaky import (
+    ALPHA,
+    BurnInMeta,
+    FlakyReport,
+    FlakySummary,
+    TwiceRun,
+    UntilMeta,
+    bound_line,
+)
 from testgate.publish import warn_only
 
 MIN_PLAN_RATE = 1e-6
@@ -92,8 +101,23 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--alone",
         type=_positive_int,
-        default=5,
-        help="runs of a flaky test alone when classifying (5)",
+        default=0,
+        help="at least this many runs of a flaky test alone when classifying "
+        "(default: as many as --alpha needs)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=_probability,
+        default=ALPHA,
+        help="the largest probability that chance explains a causal claim the hunt reports "
+        f"(default {ALPHA})",
+    )
+    parser.add_argument(
+        "--max-classify-runs",
+        type=_positive_int,
+        default=MAX_CLASSIFY_RUNS,
+        help="pytest runs at most per flaky test while classifying; what they leave "
+        f"undecided is reported non-deterministic ({MAX_CLASSIFY_RUNS})",
     )
     parser.add_argument(
         "--classify",
@@ -163,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     reports_dir = args.reports
     if reports_dir is None:
-        reports_dir = config_mod.load(Path.cwd(), args.config).reports_dir
+        reports_dir = config_mod.load(config_mod.find_root()[0], args.config).reports_dir
     notes: list[str] = []
     with hunt_lock(Path(reports_dir), notes=notes):
         for note in notes:
@@ -183,15 +207,19 @@ def _run(args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if pytest_args and pytest_args[0] == "--":
         pytest_args = pytest_args[1:]
-    for module, name in (("pytest", "pytest"), ("pytest_randomly", "pytest-randomly")):
+    # pytest-repeat too: without it a repro could not repeat a flaky test (`--count`) and
+    # would fail only by chance; the hunt refuses rather than print such repros.
+    needed = [("pytest", "pytest"), ("pytest_randomly", "pytest-randomly")]
+    needed.append(("pytest_repeat", "pytest-repeat"))
+    for module, name in needed:
         if importlib.util.find_spec(module) is None:
             raise UsageError(
                 f"{name} is not installed for {sys.executable}; install testgate[hunt] "
                 "in the project's environment"
             )
     _refuse_mixed(args, pytest_args)
-    root = Path.cwd()
-    config = config_mod.load(root, args.config)
+    config = config_mod.find_project(args.config)
+    root = config.root
     reports_dir = args.reports if args.reports is not None else config.reports_dir
     budget = config.flaky
     work = reports_dir / "flaky"
@@ -332,6 +360,8 @@ def _burn_in(
             timeout=settings.timeout,
             jobs=settings.jobs,
             alone=args.alone,
+            alpha=args.alpha,
+            max_runs=args.max_classify_runs,
             stop=stop,
             options=options,
         )
@@ -351,6 +381,8 @@ def _burn_in(
         budget=config.flaky,
         pytest_args=settings.pytest_args,
         options=options,
+        alpha=args.alpha,
+        max_classify_runs=args.max_classify_runs if args.classify else None,
     )
     burn_in = BurnInMeta(
         base=selection.base,
@@ -408,11 +440,6 @@ def _burn_in_markdown(report: FlakyReport, burn: BurnInMeta) -> str:
     return "\n".join(head) + body
 
 
-def _alpha(args: argparse.Namespace) -> float:
-    alpha = getattr(args, "alpha", None)
-    return DEFAULT_ALPHA if alpha is None else float(alpha)
-
-
 def _explain(
     args: argparse.Namespace,
     settings: hunt_mod.Settings,
@@ -442,7 +469,7 @@ def _explain(
         timeout=settings.timeout,
         options=options,
         stop=stop,
-        alpha=_alpha(args),
+        alpha=args.alpha,
     )
     explained = explain_all(
         trials,
@@ -450,7 +477,7 @@ def _explain(
         findings,
         passed_twice.suspects,
         reports_dir=settings.reports_dir,
-        known=args.alone,
+        known=max(1, args.alone),
         jobs=settings.jobs,
     )
     shutil.rmtree(work / "explain", ignore_errors=True)  # scratch copies and their runs
@@ -508,6 +535,8 @@ def _finish(
             timeout=settings.timeout,
             jobs=settings.jobs,
             alone=args.alone,
+            alpha=args.alpha,
+            max_runs=args.max_classify_runs,
             stop=stop,
             options=options,
         )
@@ -539,9 +568,10 @@ def _finish(
         budget=budget,
         pytest_args=settings.pytest_args,
         options=options,
+        alpha=args.alpha,
+        max_classify_runs=args.max_classify_runs if args.classify else None,
         explanations=explained,
         twice=twice_record,
-        alpha=_alpha(args),
     )
     until = None
     if settings.until is not None and not interrupted:
@@ -607,9 +637,11 @@ def _record(config: config_mod.Config, report: FlakyReport) -> None:
 
 def _print_summary(report: FlakyReport) -> None:
     s = report.summary or FlakySummary()
+    print(bound_line(report.meta.alpha if report.meta.alpha is not None else ALPHA))
     print(
         f"testgate flaky: {s.runs} runs ({s.completed} completed), {s.tests} tests: "
-        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped"
+        f"{s.flaky} flaky, {s.failed} failed, {s.passed} passed, {s.skipped} skipped, "
+        f"{s.xfailed} xfailed"
     )
     for t in report.flaky:
         culprit = (
@@ -620,16 +652,24 @@ def _print_summary(report: FlakyReport) -> None:
             else ""
         )
         kind = t.kind or "not classified"
+        if t.p_chance is not None:
+            kind += f", chance <= {t.p_chance:.2g}"
         print(f"  flaky: {t.id} ({kind}, failed {t.failed} of {t.executed}{culprit})")
-        why = t.cause or ", ".join(t.leaked)
-        if why:
-            print(f"    why: {why} (p_chance {t.p_chance})")
+        if t.note:
+            print(f"    note: {t.note}")
         if t.repro:
             print(f"    repro: {t.repro}")
+            how = f"failed {t.repro_failed} of {t.repro_runs} runs"
             if t.repro_deterministic:
-                print("    repro checked: fails every time")
+                how += ", deterministic"
+            elif t.repro_chance is not None:
+                how += f", fails at least once with probability >= {t.repro_chance:.0%}"
+            print(f"    repro checked: {how}")
+        why = t.cause or ", ".join(t.leaked)
+        if why:
+            print(f"    why: {why}")
         if t.fix is not None:
-            state = "verified" if t.fix.verified else "not verified"
-            print(f"    fix: {t.fix.patch} ({state})")
+            state = "verified" if t.fix.get("verified") else "not verified"
+            print(f"    fix: {t.fix.get('patch')} ({state})")
         if t.passes_with:
             print(f"    passes with: {t.passes_with}")

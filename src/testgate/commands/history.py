@@ -109,11 +109,12 @@ def add_parser(sub: Any) -> None:
 
 
 def db_path(args: argparse.Namespace) -> tuple[Path, config.Config]:
-    cfg = config.load(config_file=args.config)
+    cfg = config.find_project(config_file=args.config)
     if args.db is not None:
         return args.db, cfg
-    if cfg.history is None and args.reports is not None:
-        return args.reports / "history.sqlite", cfg
+    reports = config.given_reports(args.reports)
+    if cfg.history is None and reports is not None:
+        return reports / "history.sqlite", cfg
     return cfg.history_path, cfg
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from testgate import __version__
+from testgate.config import find_root
 from testgate.errors import ExitCode, InputError
 from testgate.model import JUnitReport, Totals
 from testgate.read.junit import read_junit
 
-_COLUMNS = ("tests", "passed", "failed", "errors", "skipped")
+_COLUMNS = ("tests", "passed", "failed", "errors", "skipped", "xfailed")
 
 
 def add_parser(sub: Any) -> None:
@@ -31,19 +32,19 @@ def add_parser(sub: Any) -> None:
         ),
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="JUnit XML file(s)")
-    parser.add_argument("--json", action="store_true", help="print the JSON report (format 1)")
+    parser.add_argument("--json", action="store_true", help="print the JSON report (format 2)")
     parser.add_argument(
         "--root",
         type=Path,
         default=None,
         metavar="DIR",
-        help="project root pytest node ids are relative to (default: the current directory)",
+        help="project root pytest node ids are relative to (default: found as pytest does)",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    root = (args.root or Path.cwd()).resolve()
+    root = args.root.resolve() if args.root else find_root()[0]
     results: list[tuple[str, JUnitReport | None, str | None]] = []
     for path in args.files:
         try:
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _json(results: list[tuple[str, JUnitReport | None, str | None]], total: Totals) -> Any:
     return {
-        "meta": {"format": 1, "tool": "testgate", "version": __version__},
+        "meta": {"format": 2, "tool": "testgate", "version": __version__},
         "files": [
             {
                 "path": path,

@@ -64,14 +64,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--group {group} is out of range for --splits {splits} (use 1..{splits})")
     if args.manifest is not None and group is None:
         raise UsageError("--manifest needs --group K")
-    root = Path.cwd()
+    project = config.find_project(args.config)
+    root = project.root
     pytest_args = list(args.pytest_args)  # argparse has taken the "--" away
 
     if args.durations:
         sources = list(args.durations)
         looked = " ".join(str(p) for p in sources)
     else:
-        reports = args.reports or config.load(root, args.config).reports_dir
+        reports = config.given_reports(args.reports) or project.reports_dir
         sources = shard.default_sources(reports, root)
         looked = (
             f"{reports / 'junit' / '*.xml'}, {shard.SPLIT_DURATIONS}, {reports / 'history.sqlite'}"

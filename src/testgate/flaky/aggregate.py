@@ -84,6 +84,7 @@ class TestSummary:
     skipped: int
     failures: tuple[Failure, ...] = ()
     seconds: float = 0.0
+    xfailed: int = 0  # of the skipped runs, those pytest reported as xfailed
 
     @property
     def runs(self) -> int:
@@ -122,7 +123,7 @@ def aggregate(iterations: Iterable[Iteration]) -> list[TestSummary]:
     seconds: dict[str, float] = {}
     for it in sorted(iterations, key=lambda i: i.iteration):
         for record in it.records:
-            c = counts.setdefault(record.id, [0, 0, 0])
+            c = counts.setdefault(record.id, [0, 0, 0, 0])
             seconds[record.id] = seconds.get(record.id, 0.0) + record.duration
             if record.outcome.is_failure:
                 c[1] += 1
@@ -131,11 +132,14 @@ def aggregate(iterations: Iterable[Iteration]) -> list[TestSummary]:
                 )
             elif record.outcome.is_skip:
                 c[2] += 1
+                c[3] += record.outcome is Outcome.XFAILED
             else:
                 c[0] += 1
     return [
-        TestSummary(test_id, p, f, s, tuple(failures.get(test_id, ())), round(seconds[test_id], 6))
-        for test_id, (p, f, s) in sorted(counts.items())
+        TestSummary(
+            test_id, p, f, s, tuple(failures.get(test_id, ())), round(seconds[test_id], 6), x
+        )
+        for test_id, (p, f, s, x) in sorted(counts.items())
     ]
 
 

@@ -1,4 +1,4 @@
-"""flaky.json (format 1), flaky.md and flaky-junit.xml (Surefire's shape), written atomically."""
+"""flaky.json (format 2), flaky.md and flaky-junit.xml (Surefire's shape), written atomically."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from testgate import __version__, _atomic
 from testgate import _escape as escape
 from testgate.config import FlakyBudget
 from testgate.flaky.aggregate import Iteration, TestSummary
-from testgate.flaky.classify import Finding, repro_failing
+from testgate.flaky.classify import Finding
 from testgate.flaky.runner import Record
 from testgate.flaky.stats import plan
-from testgate.flaky.trials import DEFAULT_ALPHA
 from testgate.model.flaky import (
+    ALPHA,
     COMPLETED,
     FAILED,
     FLAKY,
@@ -26,7 +26,6 @@ from testgate.model.flaky import (
     PASSED,
     SKIPPED,
     EvidenceRow,
-    Fix,
     FlakyMeta,
     FlakyReport,
     FlakyRun,
@@ -34,6 +33,7 @@ from testgate.model.flaky import (
     FlakyTest,
     Quarantined,
     TwiceRun,
+    bound_line,
 )
 
 if TYPE_CHECKING:
@@ -46,19 +46,25 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
+def _chance(x: float | None) -> float | None:
+    """Four significant digits: a bound of 0.00024 must not print as 0.0002 or 0."""
+    return None if x is None else float(f"{x:.4g}")
+
+
 def entry(
     test: TestSummary,
     finding: Finding | None,
     budget: FlakyBudget | None = None,
-    options: Sequence[str] = (),
     explanation: Explanation | None = None,
 ) -> FlakyTest:
-    row = _entry(test, finding, budget, options)
+    """One test's entry, with what the explanation stage found about it."""
+    row = _entry(test, finding, budget)
     e = explanation
     if e is None:
         return row
     if e.kind == NON_DETERMINISTIC:  # a fresh run contradicted the classifier's culprit
         row = replace(row, polluter=None, state_setter=None, passes_with=None, verified=False)
+    chances = [p for p in (row.p_chance if e.kind is None else None, e.p_chance) if p is not None]
     return replace(
         row,
         # found by the twice pass: flaky in a way the iterations cannot show
@@ -68,22 +74,21 @@ def entry(
         cause=e.cause,
         leaked=e.leaked,
         changed_not_shown=e.changed,
-        p_chance=None if e.p_chance is None else float(f"{e.p_chance:.3g}"),
-        repro_deterministic=e.repro_deterministic,
+        p_chance=_chance(max(chances)) if chances else None,
+        repro_deterministic=(
+            e.repro_deterministic if e.repro_deterministic is not None else row.repro_deterministic
+        ),
         evidence=tuple(EvidenceRow(r.condition, r.runs, r.failed) for r in e.evidence),
-        fix=None if e.fix is None else Fix(str(e.fix["patch"]), bool(e.fix["verified"])),
+        fix=e.fix,
     )
 
 
 def _entry(
-    test: TestSummary,
-    finding: Finding | None,
-    budget: FlakyBudget | None = None,
-    options: Sequence[str] = (),
+    test: TestSummary, finding: Finding | None, budget: FlakyBudget | None = None
 ) -> FlakyTest:
+    """One test's entry; its repro, if any, is the finding's: one that was run."""
     interval = test.interval
     quarantine = next((q for q in (budget.quarantine if budget else ()) if q.id == test.id), None)
-    repro = finding.repro if finding else (repro_failing(test, options) if test.failed else None)
     return FlakyTest(
         id=test.id,
         runs=test.runs,
@@ -97,7 +102,7 @@ def _entry(
         upper_bound=_round(test.upper_bound),
         polluter=finding.polluter if finding else None,
         state_setter=finding.state_setter if finding else None,
-        repro=repro,
+        repro=finding.repro if finding else None,
         passes_with=finding.passes_with if finding else None,
         verified=finding.verified if finding else None,
         classify_runs=finding.pytest_runs if finding else None,
@@ -105,6 +110,12 @@ def _entry(
         quarantine=None
         if quarantine is None
         else Quarantined(quarantine.until.isoformat(), quarantine.reason),
+        p_chance=_chance(finding.p_chance) if finding else None,
+        repro_deterministic=finding.repro_deterministic if finding else None,
+        repro_runs=finding.repro_runs if finding else 0,
+        repro_failed=finding.repro_failed if finding else 0,
+        repro_chance=finding.repro_chance if finding else None,
+        note=finding.note if finding else None,
     )
 
 
@@ -132,13 +143,16 @@ def build_report(
     budget: FlakyBudget | None = None,
     pytest_args: Sequence[str] = (),
     options: Sequence[str] = (),
+    alpha: float = ALPHA,
+    max_classify_runs: int | None = None,
     explanations: Mapping[str, Explanation] | None = None,
     twice: TwiceRun | None = None,
-    alpha: float = DEFAULT_ALPHA,
 ) -> FlakyReport:
-    """flaky.json; `options`: the hunt's pytest options its repro commands keep."""
+    """flaky.json (format 2). The repro commands come from `findings`: each one was run
+    (`options`, the hunt's pytest options they keep, is accepted for callers that pass it)."""
+    del options
     explained = explanations or {}
-    rows = tuple(entry(t, findings.get(t.id), budget, options, explained.get(t.id)) for t in tests)
+    rows = tuple(entry(t, findings.get(t.id), budget, explained.get(t.id)) for t in tests)
     verdicts = [t.verdict for t in rows]
     return FlakyReport(
         meta=FlakyMeta(
@@ -151,13 +165,16 @@ def build_report(
             pytest_args=tuple(pytest_args),
             confidence=CONFIDENCE,
             alpha=alpha,
+            max_classify_runs=max_classify_runs,
         ),
         summary=FlakySummary(
             tests=len(tests),
             passed=verdicts.count(PASSED),
             failed=verdicts.count(FAILED),
             flaky=verdicts.count(FLAKY),
-            skipped=verdicts.count(SKIPPED),
+            # skipped and xfailed apart, as everywhere: xfailed in every run is not skipped
+            skipped=sum(t.verdict == SKIPPED and t.xfailed < t.skipped for t in tests),
+            xfailed=sum(t.verdict == SKIPPED and t.xfailed == t.skipped for t in tests),
             runs=len(iterations),
             completed=sum(it.status == COMPLETED for it in iterations),
         ),
@@ -179,6 +196,18 @@ def _pc(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.1f}%"
 
 
+def _ran(test: FlakyTest) -> str:
+    """How the repro did when it was run, and what it promises."""
+    if not test.repro or not test.repro_runs:
+        return ""
+    text = f"failed {test.repro_failed} of {test.repro_runs} runs"
+    if test.repro_deterministic:
+        text += ", deterministic"
+    elif test.repro_chance is not None:
+        text += f"; fails at least once with probability >= {_pc(test.repro_chance)}"
+    return f"<br>{text}"
+
+
 def markdown(report: FlakyReport) -> str:
     """The table people read: the tests that failed at least once, then the clean ones in brief."""
     meta, tests, runs = report.meta, report.tests, report.runs
@@ -186,6 +215,7 @@ def markdown(report: FlakyReport) -> str:
     lines = [
         "# Flake hunt",
         "",
+        *([bound_line(meta.alpha), ""] if meta.alpha is not None else []),
         f"{len(runs)} of {meta.count} runs (seed {meta.seed}), {len(tests)} tests: "
         + ", ".join(
             f"{n} {v}"
@@ -194,6 +224,7 @@ def markdown(report: FlakyReport) -> str:
                 (FAILED, summary.failed),
                 (PASSED, summary.passed),
                 (SKIPPED, summary.skipped),
+                ("xfailed", summary.xfailed),
             )
         )
         + ("" if meta.complete is not False else " — **interrupted: partial report**"),
@@ -217,11 +248,19 @@ def markdown(report: FlakyReport) -> str:
             role = "polluter " if t.polluter else "state-setter " if culprit else ""
             verdict = t.verdict + (" (quarantined)" if t.quarantine else "")
             rate = f"{_pc(t.flake_rate)} ({t.failed}/{t.executed})"
+            kind = t.kind or ""
+            if t.p_chance is not None:
+                kind += f" (chance <= {t.p_chance:.2g})"
             lines.append(
-                f"| {_code(t.id)} | {verdict} | {t.kind or ''} | {rate} | {span} "
-                f"| {role}{_code(culprit)} | {_code(t.repro)} |"
+                f"| {_code(t.id)} | {verdict} | {kind} | {rate} | {span} "
+                f"| {role}{_code(culprit)} | {_code(t.repro)}{_ran(t)} |"
             )
         lines.append("")
+        notes = [t for t in shown if t.note]
+        for t in notes:
+            lines.append(f"- {_code(t.id)}: {_cell(t.note)}")
+        if notes:
+            lines.append("")
         lines += _why(shown, meta.alpha)
     clean = [t for t in tests if t.verdict == PASSED]
     if clean:
@@ -243,33 +282,6 @@ def markdown(report: FlakyReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _why(shown: Sequence[FlakyTest], alpha: float | None) -> list[str]:
-    """Per explained test: its cause or leaked state, repro, fix, and the evidence table."""
-    explained = [t for t in shown if t.evidence]
-    if not explained:
-        return []
-    bound = "alpha" if alpha is None else f"{100 * alpha:g}%"
-    lines = ["## Why", "", f"Each causal claim here could be chance with probability <= {bound}."]
-    for t in explained:
-        what = t.cause or ", ".join(t.leaked) or "not shown"
-        p = "" if t.p_chance is None else f" (p_chance {t.p_chance:.2g})"
-        label = "cause" if t.cause else "leaked"
-        lines += ["", f"### {_code(t.id)}: {t.kind or ''}, {label} {_cell(what)}{p}", ""]
-        if t.changed_not_shown:
-            changed = ", ".join(_code(c) for c in t.changed_not_shown)
-            lines.append(f"Changed by the culprit, dependence not shown: {changed}  ")
-        if t.repro:
-            sure = "fails every time" if t.repro_deterministic else "may need several runs"
-            lines.append(f"Repro ({sure}): {_code(t.repro)}  ")
-        if t.fix is not None:
-            state = "verified in a scratch copy" if t.fix.verified else "not verified"
-            lines.append(f"Suggested fix (not applied, {state}): {_code(t.fix.patch)}  ")
-        lines += ["", "| condition | runs | failed |", "|---|---|---|"]
-        lines += [f"| {_cell(e.condition)} | {e.runs} | {e.failed} |" for e in t.evidence]
-    lines.append("")
-    return lines
-
-
 def until_line(meta: FlakyMeta) -> str:
     """How a `--until RATE CONFIDENCE` hunt ended."""
     u = meta.until
@@ -289,6 +301,33 @@ def until_line(meta: FlakyMeta) -> str:
         f"reached --count {u.max_count} before {goal}: {len(left)} not settled ({shown}); "
         f"a rate below {_pc(u.rate)} takes {plan(u.rate, u.confidence)} clean runs"
     )
+
+
+def _why(shown: Sequence[FlakyTest], alpha: float | None) -> list[str]:
+    """Per explained test: its cause or leaked state, repro, fix, and the evidence table."""
+    explained = [t for t in shown if t.evidence]
+    if not explained:
+        return []
+    bound = "alpha" if alpha is None else f"{100 * alpha:g}%"
+    lines = ["## Why", "", f"Each causal claim here could be chance with probability <= {bound}."]
+    for t in explained:
+        what = t.cause or ", ".join(t.leaked) or "not shown"
+        p = "" if t.p_chance is None else f" (p_chance {t.p_chance:.2g})"
+        label = "cause" if t.cause else "leaked"
+        lines += ["", f"### {_code(t.id)}: {t.kind or ''}, {label} {_cell(what)}{p}", ""]
+        if t.changed_not_shown:
+            changed = ", ".join(_code(c) for c in t.changed_not_shown)
+            lines.append(f"Changed by the culprit, dependence not shown: {changed}  ")
+        if t.repro:
+            sure = "fails every time" if t.repro_deterministic else "may need several runs"
+            lines.append(f"Repro ({sure}): {_code(t.repro)}  ")
+        if t.fix is not None:
+            state = "verified in a scratch copy" if t.fix.get("verified") else "not verified"
+            lines.append(f"Suggested fix (not applied, {state}): {_code(t.fix.get('patch'))}  ")
+        lines += ["", "| condition | runs | failed |", "|---|---|---|"]
+        lines += [f"| {_cell(e.condition)} | {e.runs} | {e.failed} |" for e in t.evidence]
+    lines.append("")
+    return lines
 
 
 def _split(test_id: str) -> tuple[str, str, str | None]:

@@ -70,14 +70,16 @@ class Case:
 
 @dataclass(frozen=True)
 class Totals:
-    """Counts as the interface defines them: xfailed counts as skipped, xpassed as passed."""
+    """Counts as the interface defines them: skipped and xfailed apart, xpassed as passed.
+
+    tests == passed + failed + errors + skipped + xfailed."""
 
     tests: int = 0
     passed: int = 0
     failed: int = 0
     errors: int = 0
-    skipped: int = 0
-    xfailed: int = 0  # included in skipped
+    skipped: int = 0  # xfailed not included
+    xfailed: int = 0
     xpassed: int = 0  # included in passed
     seconds: float = 0.0
 
@@ -93,7 +95,7 @@ class Totals:
             passed=counts[Outcome.PASSED] + counts[Outcome.XPASSED],
             failed=counts[Outcome.FAILED],
             errors=counts[Outcome.ERROR],
-            skipped=counts[Outcome.SKIPPED] + counts[Outcome.XFAILED],
+            skipped=counts[Outcome.SKIPPED],
             xfailed=counts[Outcome.XFAILED],
             xpassed=counts[Outcome.XPASSED],
             seconds=seconds,
@@ -112,13 +114,14 @@ class Totals:
         )
 
     def as_dict(self) -> dict[str, int]:
-        """The five counts of the interface's `totals` objects."""
+        """The six counts of the interface's `totals` objects."""
         return {
             "tests": self.tests,
             "passed": self.passed,
             "failed": self.failed,
             "errors": self.errors,
             "skipped": self.skipped,
+            "xfailed": self.xfailed,
         }
 
 

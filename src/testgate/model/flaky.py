@@ -14,9 +14,11 @@ from typing import Any, NoReturn
 
 from testgate.errors import InputError
 
-# Formats of flaky.json this version reads; the newest one is what it writes.
-FORMATS = (1,)
+# Formats of flaky.json this version reads; the newest one is what it writes. Format 2 adds
+# meta.alpha and, per test, the chance bound of its causal claims and how its repro did.
+FORMATS = (1, 2)
 FORMAT = FORMATS[-1]
+ALPHA = 0.01  # the default bound on every causal claim (`--alpha`)
 
 # A test's verdict over the whole hunt.
 PASSED, FAILED, FLAKY, SKIPPED = "passed", "failed", "flaky", "skipped"
@@ -29,6 +31,11 @@ NON_DETERMINISTIC, ORDER_DEPENDENT, BRITTLE = "non-deterministic", "order-depend
 COMPLETED, CRASHED, TIMED_OUT = "completed", "crashed", "timed_out"
 
 _FIX = "re-run testgate flaky"
+
+
+def bound_line(alpha: float) -> str:
+    """The one line the console, flaky.md and the HTML report carry about every causal claim."""
+    return f"Each causal claim here could be chance with probability <= {100 * alpha:g}%."
 
 
 class _Reader:
@@ -185,10 +192,11 @@ class FlakyMeta:
     complete: bool | None = None
     pytest_args: tuple[str, ...] | None = None
     confidence: float | None = None
-    alpha: float | None = None
     slices: int | None = None  # combined from this many `--slice K/M` runs
     until: UntilMeta | None = None
     burn_in: BurnInMeta | None = None  # flaky-new.json: the burn-in of new tests
+    alpha: float | None = None  # format 2: the bound on every causal claim; None in format 1
+    max_classify_runs: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -200,7 +208,6 @@ class FlakyMeta:
             "complete": self.complete,
             "pytest_args": None if self.pytest_args is None else list(self.pytest_args),
             "confidence": self.confidence,
-            "alpha": self.alpha,
         }
         if self.slices is not None:
             out["slices"] = self.slices
@@ -208,11 +215,18 @@ class FlakyMeta:
             out["until"] = self.until.to_json()
         if self.burn_in is not None:
             out["burn_in"] = self.burn_in.to_json()
+        if self.format >= 2:
+            out |= {"alpha": self.alpha, "max_classify_runs": self.max_classify_runs}
         return out
 
     @classmethod
     def from_json(cls, r: _Reader) -> FlakyMeta:
         fmt = r.data.get("format")
+        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
+            raise InputError(
+                f"{r.source}: meta.format: {fmt} is newer than this testgate reads "
+                f"(up to {FORMAT}); upgrade testgate"
+            )
         if isinstance(fmt, bool) or fmt not in FORMATS:
             known = " or ".join(str(f) for f in FORMATS)
             r.fail(f"{fmt!r} is not testgate's format {known}", "format")
@@ -228,10 +242,11 @@ class FlakyMeta:
             complete=r.boolean("complete"),
             pytest_args=None if args is None else tuple(args),
             confidence=r.number("confidence"),
-            alpha=r.number("alpha"),
             slices=r.integer("slices"),
             until=UntilMeta.from_json(r.child("until")) if r.data.get("until") else None,
             burn_in=BurnInMeta.from_json(r.child("burn_in")) if r.data.get("burn_in") else None,
+            alpha=r.number("alpha"),
+            max_classify_runs=r.integer("max_classify_runs"),
         )
 
 
@@ -244,6 +259,7 @@ class FlakySummary:
     skipped: int = 0
     runs: int = 0
     completed: int = 0
+    xfailed: int = 0  # xfailed in every run: counted apart from skipped
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -252,6 +268,7 @@ class FlakySummary:
             "failed": self.failed,
             "flaky": self.flaky,
             "skipped": self.skipped,
+            "xfailed": self.xfailed,
             "runs": self.runs,
             "completed": self.completed,
         }
@@ -320,15 +337,18 @@ class EvidenceRow:
         return {"condition": self.condition, "runs": self.runs, "failed": self.failed}
 
 
-@dataclass(frozen=True)
-class Fix:
-    """A suggested patch (never applied) and whether it was verified in a scratch copy."""
-
-    patch: str
-    verified: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"patch": self.patch, "verified": self.verified}
+def _evidence(r: _Reader) -> tuple[EvidenceRow, ...]:
+    rows = []
+    for n, row in enumerate(r.get("evidence", (list,), None, "a list") or []):
+        e = r.child_at("evidence", n, row)
+        rows.append(
+            EvidenceRow(
+                e.required("condition", (str,), "a condition"),
+                e.integer("runs", 0),
+                e.integer("failed", 0),
+            )
+        )
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -366,14 +386,20 @@ class FlakyTest:
     classify_runs: int | None = None
     message: str | None = None
     quarantine: Quarantined | None = None
+    new: bool | None = None  # flaky-new.json: new against the burn-in's base
+    # format 2: the chance bound of the test's causal claims (None: it has none), how its repro
+    # did when it was run, and what the later stages of a hunt add (cause, leaked state, fix)
     cause: str | None = None
     leaked: tuple[str, ...] = ()
-    changed_not_shown: tuple[str, ...] = ()
     p_chance: float | None = None
     repro_deterministic: bool | None = None
-    evidence: tuple[EvidenceRow, ...] = ()
-    fix: Fix | None = None
-    new: bool | None = None  # flaky-new.json: new against the burn-in's base
+    repro_runs: int = 0
+    repro_failed: int = 0
+    repro_chance: float | None = None
+    note: str | None = None
+    fix: Mapping[str, Any] | None = None
+    changed_not_shown: tuple[str, ...] = ()  # changed by the culprit, dependence not shown
+    evidence: tuple[EvidenceRow, ...] = ()  # the controlled runs an explanation rests on
 
     @property
     def executed(self) -> int:
@@ -404,14 +430,23 @@ class FlakyTest:
             "classify_runs": self.classify_runs,
             "message": self.message,
             "quarantine": None if self.quarantine is None else self.quarantine.to_json(),
+            **({} if self.new is None else {"new": self.new}),
+        }
+
+    def to_json_v2(self) -> dict[str, Any]:
+        """Format 2: format 1's keys, then the claim's bound and the repro's record."""
+        return self.to_json() | {
             "cause": self.cause,
             "leaked": list(self.leaked),
-            "changed_not_shown": list(self.changed_not_shown),
             "p_chance": self.p_chance,
             "repro_deterministic": self.repro_deterministic,
+            "repro_runs": self.repro_runs,
+            "repro_failed": self.repro_failed,
+            "repro_chance": self.repro_chance,
+            "note": self.note,
+            "fix": None if self.fix is None else dict(self.fix),
+            "changed_not_shown": list(self.changed_not_shown),
             "evidence": [e.to_json() for e in self.evidence],
-            "fix": None if self.fix is None else self.fix.to_json(),
-            **({} if self.new is None else {"new": self.new}),
         }
 
     @classmethod
@@ -430,20 +465,6 @@ class FlakyTest:
         if r.data.get("quarantine") is not None:
             q = r.child("quarantine")
             quarantine = Quarantined(q.required("until", (str,), "a date"), q.text("reason"))
-        fix = None
-        if r.data.get("fix") is not None:
-            f = r.child("fix")
-            fix = Fix(f.required("patch", (str,), "a patch path"), bool(f.boolean("verified")))
-        evidence = []
-        for n, row in enumerate(r.get("evidence", (list,), [], "a list") or []):
-            e = r.child_at("evidence", n, row)
-            evidence.append(
-                EvidenceRow(
-                    e.required("condition", (str,), "a condition"),
-                    e.integer("runs", 0),
-                    e.integer("failed", 0),
-                )
-            )
         return cls(
             id=test_id,
             verdict=verdict,
@@ -463,14 +484,18 @@ class FlakyTest:
             classify_runs=r.integer("classify_runs"),
             message=r.text("message"),
             quarantine=quarantine,
+            new=r.boolean("new"),
             cause=r.text("cause"),
             leaked=_strings(r, "leaked"),
-            changed_not_shown=_strings(r, "changed_not_shown"),
             p_chance=r.number("p_chance"),
             repro_deterministic=r.boolean("repro_deterministic"),
-            evidence=tuple(evidence),
-            fix=fix,
-            new=r.boolean("new"),
+            repro_runs=r.integer("repro_runs", 0),
+            repro_failed=r.integer("repro_failed", 0),
+            repro_chance=r.number("repro_chance"),
+            note=r.text("note"),
+            changed_not_shown=_strings(r, "changed_not_shown"),
+            evidence=_evidence(r),
+            fix=r.get("fix", (dict,), None, "an object"),
         )
 
 
@@ -505,8 +530,10 @@ class FlakyReport:
         if self.summary is not None:
             out["summary"] = self.summary.to_json()
         out["runs"] = [r.to_json() for r in self.runs]
-        out["twice"] = None if self.twice is None else self.twice.to_json()
-        out["tests"] = [t.to_json() for t in self.tests]
+        if self.meta.format >= 2:
+            out["twice"] = None if self.twice is None else self.twice.to_json()
+        v2 = self.meta.format >= 2
+        out["tests"] = [t.to_json_v2() if v2 else t.to_json() for t in self.tests]
         return out
 
     @classmethod
@@ -518,11 +545,11 @@ class FlakyReport:
         meta = FlakyMeta.from_json(r.child("meta"))
         summary = FlakySummary.from_json(r.child("summary")) if "summary" in r.data else None
         runs = r.items("runs")
-        tests = r.items("tests")
         twice = None
         if r.data.get("twice") is not None:
             t = r.child("twice")
             twice = TwiceRun(t.integer("seed"), t.text("status"), t.text("junit"))
+        tests = r.items("tests")
         return cls(
             meta=meta,
             summary=summary,

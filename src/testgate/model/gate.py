@@ -91,6 +91,7 @@ class GateInputs:
     flaky_new: FlakyInput | None = None  # the burn-in of new tests
     commit: str | None = None  # the commit under test, which a burn-in must match
     line_of: Callable[[Case], int | None] | None = None  # test sources, read on demand
+    under_coverage: tuple[str, ...] = ()  # sessions whose durations were measured under coverage
 
     @property
     def coverage_data(self) -> CoverageData | None:

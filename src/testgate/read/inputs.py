@@ -5,6 +5,7 @@ written, a baseline, flaky.json, shard manifests (`testgate.read.shards`), git's
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -214,3 +215,17 @@ def line_finder(root: Path) -> Callable[[Case], int | None]:
         return None
 
     return line_of
+
+
+def measured_under_coverage(reports_dir: Path) -> tuple[str, ...]:
+    """The sessions whose record (reports/sessions/NAME.json, written by the nox sessions) says
+    their tests ran under coverage: their durations are instrumented times."""
+    names = []
+    for path in sorted((reports_dir / "sessions").glob("*.json")):
+        try:
+            record = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("instrumented") is True:
+            names.append(path.stem)
+    return tuple(names)

@@ -93,6 +93,7 @@ def write_badges(
         tests = badge("tests", f"{bad} failed, {totals.passed} passed", "red")
     else:
         skipped = f", {totals.skipped} skipped" if totals.skipped else ""
+        skipped += f", {totals.xfailed} xfailed" if totals.xfailed else ""
         tests = badge("tests", f"{totals.passed} passed{skipped}", "brightgreen")
     n = flaky_count(flaky)
     flakes = (

@@ -23,8 +23,9 @@ from testgate import __version__, _atomic
 from testgate._escape import visible_lines
 from testgate._glob import glob_match
 from testgate.checks import GateResult, Status
-from testgate.model import CoverageData, JUnitReport, Totals, display_percent
-from testgate.model.flaky import FlakyReport, FlakyTest
+from testgate.checks._common import plural
+from testgate.model import CoverageData, CoverageTotals, JUnitReport, Totals, display_percent
+from testgate.model.flaky import FlakyReport, FlakyTest, bound_line
 from testgate.model.history import FlakyStat, HistoryView, RunRow
 from testgate.render import svg
 from testgate.render.badges import flaky_count
@@ -52,6 +53,7 @@ th { background: var(--soft); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.id { word-break: break-all; font-family: ui-monospace, Menlo, Consolas, monospace;
   font-size: 12.5px; }
+td.check { word-break: normal; white-space: nowrap; }
 code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; }
 pre { background: var(--soft); padding: 6px 8px; white-space: pre-wrap; word-break: break-all;
   margin: 2px 0; }
@@ -161,11 +163,12 @@ def _verdict(
         _stat(str(totals.tests), "tests"),
         _stat(str(totals.failed + totals.errors), "failed"),
         _stat(str(totals.skipped), "skipped"),
+        _stat(str(totals.xfailed), "xfailed"),
     ]
     if coverage is not None and coverage.files:
         pc = display_percent(coverage.totals.percent, coverage.precision)
         stats.append(_stat(pc + "%", "coverage"))
-    stats.append(_stat(f"{totals.seconds:.2f}s", "test time"))
+    stats.append(_stat(f"{totals.seconds:.2f}s", "test time (sum of test durations)"))
     if flaky_n is not None:
         stats.append(_stat(str(flaky_n), "flaky"))
     return (
@@ -186,7 +189,7 @@ def _checks(result: GateResult) -> str:
                 order[c.status],
                 "",
             ),
-            (_e(c.id), c.id, "id"),
+            (_e(c.id), c.id, "id check"),
             (_e(_num(c.actual)), _num(c.actual), "num"),
             (_e(_num(c.limit)), _num(c.limit), "num"),
             (_e(c.message) + "".join(f"<pre>{_e(d)}</pre>" for d in c.details[:20]), c.message, ""),
@@ -208,7 +211,8 @@ def _checks(result: GateResult) -> str:
 def _modules(
     result: GateResult, coverage: CoverageData | None, modules: Mapping[str, float] | None
 ) -> list[tuple[str, float, float | None]]:
-    """(name, percent, minimum): the budgeted globs first, then each source folder."""
+    """(name, percent, minimum): the budgeted globs first, then each source folder as the glob
+    `folder/*` (its own files, aggregated as `coverage.modules` aggregates)."""
     out: dict[str, tuple[float, float | None]] = {}
     for c in result.checks:
         if c.id == "coverage.total" and isinstance(c.actual, (int, float)):
@@ -229,22 +233,22 @@ def _modules(
                 out[glob] = (pc, minimum)
     folders: dict[str, list[Any]] = defaultdict(list)
     for path, f in coverage.files.items():
-        folders[posixpath.dirname(path) + "/"].append(f)
+        folders[posixpath.dirname(path) + "/*"].append(f)
     for folder in sorted(folders):
         if folder not in out:
-            files = folders[folder]
-            out[folder] = (CoverageData({f.path: f for f in files}).totals.percent, None)
+            out[folder] = (CoverageTotals.of(folders[folder]).percent, None)
     return [(k, v[0], v[1]) for k, v in out.items()]
 
 
-def _coverage_section(rows: list[tuple[str, float, float | None]]) -> str:
+def _coverage_section(rows: list[tuple[str, float, float | None]], precision: int) -> str:
+    """Percentages with the precision of coverage.py's report and of the checks."""
     if not rows:
         return '<p class="muted">No coverage data.</p>'
     body = [
         (
             (_e(name), name, "id"),
             (svg.meter(pc, minimum), pc, ""),
-            (f"{pc:.2f}%", f"{pc:.2f}", "num"),
+            (f"{display_percent(pc, precision)}%", pc, "num"),
             (f"{minimum:g}%" if minimum is not None else "", minimum or "", "num"),
         )
         for name, pc, minimum in rows
@@ -316,8 +320,9 @@ def _evidence(hunted: Sequence[FlakyTest], alpha: float | None) -> str:
         )
         fix = ""
         if t.fix is not None:
-            state = "verified in a scratch copy" if t.fix.verified else "not verified"
-            fix = f"<p>Suggested fix (not applied, {state}): <code>{_e(t.fix.patch)}</code></p>"
+            state = "verified in a scratch copy" if t.fix.get("verified") else "not verified"
+            patch = _e(str(t.fix.get("patch")))
+            fix = f"<p>Suggested fix (not applied, {state}): <code>{patch}</code></p>"
         p = "" if t.p_chance is None else f" (p_chance {t.p_chance:.2g})"
         blocks.append(
             f"<details><summary><code>{_e(t.id)}</code>: "
@@ -339,6 +344,8 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]
     if flaky is not None:
         hunted = flaky.flaky
         count = "?" if flaky.meta.count is None else flaky.meta.count
+        if flaky.meta.alpha is not None:
+            parts.append(f"<p>{_e(bound_line(flaky.meta.alpha))}</p>")
         if hunted:
             rows = []
             for t in hunted:
@@ -361,7 +368,8 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]
                     )
                 )
             parts.append(
-                f"<p>Flake hunt: {len(hunted)} flaky of {len(flaky.tests)} tests in "
+                f"<p>Flake hunt: {len(hunted)} flaky of "
+                f"{plural(len(flaky.tests), 'test')} in "
                 f"{_e(count)} runs.</p>"
                 + _table(
                     [
@@ -377,7 +385,8 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]
             )
         else:
             parts.append(
-                f"<p>Flake hunt: no flaky test among {len(flaky.tests)} tests in "
+                f"<p>Flake hunt: no flaky test among "
+                f"{plural(len(flaky.tests), 'test')} in "
                 f"{_e(count)} runs.</p>"
             )
     if history_flaky:
@@ -470,7 +479,9 @@ def render_html(
     durations = [c.duration for r in reports for c in r.cases]
     when = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     sessions = ", ".join(
-        f"{Path(r.path).stem} ({r.totals.tests} tests, {r.seconds:.2f}s)" for r in reports
+        f"{Path(r.path).stem} ({plural(r.totals.tests, 'test')}, "
+        f"{r.seconds:.2f}s session wall time)"
+        for r in reports
     )
     histogram = (
         svg.histogram(svg.duration_buckets(durations), title="Duration distribution")
@@ -485,7 +496,9 @@ def render_html(
         _checks(result),
         _failures(reports),
         '<h2 id="coverage">Coverage by module</h2>',
-        _coverage_section(_modules(result, coverage, modules)),
+        _coverage_section(
+            _modules(result, coverage, modules), coverage.precision if coverage else 0
+        ),
         trends,
         '<h2 id="flaky">Flaky tests</h2>',
         _flaky_section(flaky, history_flaky),

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from testgate._escape import no_command, visible
 from testgate.checks import CheckResult, GateResult, Status
+from testgate.checks._common import plural
 from testgate.model.checkids import Unit, unit
 
 _COLORS = {Status.PASS: "32", Status.FAIL: "31;1", Status.WARN: "33"}
@@ -42,8 +43,8 @@ def verdict(result: GateResult, name: str = "gate") -> str:
     warned = sum(1 for c in result.checks if c.status is Status.WARN)
     word = "PASSED" if result.passed else "FAILED"
     return (
-        f"{name} {word}: {len(result.checks)} checks, {failed} failed, "
-        f"{warned} warning{'' if warned == 1 else 's'}"
+        f"{name} {word}: {plural(len(result.checks), 'check')}, {failed} failed, "
+        f"{plural(warned, 'warning')}"
     )
 
 

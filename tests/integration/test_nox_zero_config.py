@@ -1,0 +1,180 @@
+"""The two-line noxfile on projects of different shapes: `nox -s gate` passes with no other edit.
+
+The shapes are the ones real projects have: a flat tests/ folder with a `tests` dependency group
+(attrs), tests/unit + tests/integration with a `test` group (this repository), and no dependency
+groups at all, no coverage settings, tests beside an integration folder inside tests/
+(more-itertools has neither groups nor coverage settings).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from nox_project import NOXFILE, SAMPLE, UNIT_TESTS, Run, make_project, nox, run, write_files
+
+pytestmark = pytest.mark.slow
+
+FLAT_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+version = "0.1"
+
+[dependency-groups]
+tests = ["pytest>=8"]
+dev = [{include-group = "tests"}, "ruff"]
+
+[tool.coverage.run]
+source = ["sample"]
+
+[tool.coverage.report]
+precision = 2
+"""
+
+NO_GROUPS_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+version = "0.1"
+"""
+
+# an integration folder inside tests/ (its own session), next to the unit tests
+NO_GROUPS_INTEGRATION = """\
+import sample
+
+
+def test_round_trip():
+    assert sample.parse(str(sample.parse("-12"))) == -12
+"""
+
+
+def flat(root: Path) -> Path:
+    return write_files(root, {
+        "pyproject.toml": FLAT_PYPROJECT,
+        "noxfile.py": NOXFILE,
+        "src/sample/__init__.py": SAMPLE,
+        "tests/test_sample.py": UNIT_TESTS,
+    })  # fmt: skip
+
+
+def no_groups(root: Path) -> Path:
+    return write_files(root, {
+        "pyproject.toml": NO_GROUPS_PYPROJECT,
+        "noxfile.py": NOXFILE,
+        "src/sample/__init__.py": SAMPLE,
+        "tests/test_sample.py": UNIT_TESTS,
+        "tests/integration/test_round_trip.py": NO_GROUPS_INTEGRATION,
+    })  # fmt: skip
+
+
+SHAPES = {"flat": flat, "unit-and-integration": make_project, "no-groups": no_groups}
+
+
+def sessions_run(run: Run) -> list[str]:
+    return re.findall(r"Running session (\S+)", run.output)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_two_line_noxfile_gate_passes_as_is(shape: str, tmp_path: Path) -> None:
+    project = SHAPES[shape](tmp_path)
+    listing = nox(project, "-l")
+    gate = nox(project, "-s", "gate")
+    assert gate.returncode == 0, gate.output
+    report = json.loads((project / "reports" / "gate.json").read_text(encoding="utf-8"))
+    assert report["passed"] is True
+    junit = sorted(p.name for p in (project / "reports" / "junit").glob("*.xml"))
+    counts = {c["id"]: c["actual"] for c in report["checks"]}
+    if shape == "flat":
+        # no integration folder: no integration session, no 0-test integration.xml
+        assert sessions_run(gate) == ["unit", "gate"]
+        assert junit == ["unit.xml"]
+        assert "integration" not in listing.output
+        assert "Unit tests (tests; group tests)" in listing.output
+        assert "* gate -> Every budget at once (runs unit first)" in listing.output
+        assert counts["tests.count"] == 3
+        # a second run in the reused venv does not resolve the same install again
+        second = nox(project, "-s", "unit")
+        assert second.returncode == 0, second.output
+        assert "install skipped: the same as the venv's last install" in second.output
+        assert "uv pip install" not in second.output
+    else:
+        assert sessions_run(gate) == ["unit", "integration", "gate"]
+        assert junit == ["integration.xml", "unit.xml"]
+    if shape == "no-groups":
+        # the integration folder inside tests/ runs once, in its own session
+        assert "Unit tests (tests minus tests/integration; no test group" in listing.output
+        assert counts["tests.count"] == 4
+    record = json.loads((project / "reports" / "sessions" / "unit.json").read_text())
+    assert record["instrumented"] is True
+    assert record["coverage"]["branch"] is True
+    if shape == "unit-and-integration":
+        # start from today's numbers: the written budgets pass on the next run
+        init = run([sys.executable, "-m", "testgate", "init", "--write"], project)
+        assert init.returncode == 0, init.output
+        again = nox(project, "-R", "-s", "gate")
+        assert again.returncode == 0, again.output
+        report = json.loads((project / "reports" / "gate.json").read_text(encoding="utf-8"))
+        ids = {c["id"] for c in report["checks"]}
+        assert {"coverage.total", "durations.max_test", "tests.count"} <= ids
+        assert "durations.max_session:unit" in ids
+
+
+# pyenv provides these interpreters on the test machines; its shims find them only when the
+# version is selected.
+PYENV_VERSION = "3.11.7:3.10.13:3.12.1:3.13.0"
+VERSIONS = ("3.10", "3.11", "3.12")
+
+
+def test_python_versions_side_by_side(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    (project / "noxfile.py").write_text(
+        f"from testgate.nox import Project, register\nregister(Project(python={VERSIONS!r}))\n",
+        encoding="utf-8",
+    )
+    gate = nox(project, "-s", "gate", PYENV_VERSION=PYENV_VERSION)
+    assert gate.returncode == 0, gate.output
+    assert sessions_run(gate) == [
+        *(f"unit-{v}" for v in VERSIONS),
+        *(f"integration-{v}" for v in VERSIONS),
+        "gate",
+    ]
+    reports = project / "reports"
+    assert sorted(p.name for p in (reports / "junit").glob("*.xml")) == [
+        f"{s}-py{v}.xml" for s in ("integration", "unit") for v in VERSIONS
+    ]
+    for version in VERSIONS:
+        assert list((reports / "coverage").glob(f".coverage.unit-py{version}.*"))
+        record = json.loads((reports / "sessions" / f"unit-py{version}.json").read_text())
+        assert record["python"].startswith(f"{version}.")
+    checks = {c["id"]: c for c in json.loads((reports / "gate.json").read_text())["checks"]}
+    assert checks["tests.count"]["message"] == (
+        "tests per Python version (Python 3.10: 5, Python 3.11: 5, Python 3.12: 5), "
+        "minimum 1 on each"
+    )
+    cov = nox(project, "-s", "coverage")
+    assert cov.returncode == 0, cov.output
+    combined = json.loads((reports / "coverage.json").read_text())
+    # unit tests cover parse(), only the integration subprocesses main(): all versions combined
+    assert combined["totals"]["percent_covered"] == 100
+
+
+def test_testgate_nox_imports_only_nox_and_the_standard_library() -> None:
+    """nox imports a noxfile with its own interpreter: testgate.nox may need nothing else."""
+    code = (
+        "import sys, nox; before = set(sys.modules); import testgate.nox; "
+        "new = {m.partition('.')[0] for m in set(sys.modules) - before}; "
+        "print(' '.join(sorted(m for m in new if m not in sys.stdlib_module_names)))"
+    )
+    done = run([sys.executable, "-c", code], Path.cwd())
+    assert done.returncode == 0, done.output
+    assert done.output.split() == ["testgate"]
