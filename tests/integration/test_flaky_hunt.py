@@ -176,15 +176,19 @@ def test_kinds_and_culprits(zoo: Hunt) -> None:
         "tests/b/test_setup.py::test_setter",
         True,
     )
-    # the causal claims meet the bound; the coin flip gets none
-    assert coin["p_chance"] is None
+    # the causal claims meet the bound; the coin flip's only claim is its cause (secrets)
+    assert coin["cause"] == "random"
+    assert 0 < coin["p_chance"] <= 0.01
     for t in (victim, brittle):
         assert 0 < t["p_chance"] <= 0.01
         assert t["repro_deterministic"] is True
         assert t["repro_runs"] == t["repro_failed"] > 0
-    assert coin["repro_deterministic"] is False
-    assert 0.9 <= coin["repro_chance"] < 1
-    assert (coin["repro_runs"], coin["cause"], coin["leaked"], coin["fix"]) == (1, None, [], None)
+    # its cause gives it a seeded repro that failed every time; the suggested fix is not
+    # verified here, honestly: the rest of this suite fails anyway (test_always_fails)
+    assert coin["repro_deterministic"] is True
+    assert "--testgate-seed=" in coin["repro"]
+    assert coin["repro_runs"] == coin["repro_failed"] >= 7
+    assert (coin["leaked"], coin["fix"]["verified"]) == ([], False)
     for t in (coin, victim, brittle):
         assert t["runs"] == t["passed"] + t["failed"] == 12
         low, high = t["interval"]

@@ -65,6 +65,10 @@ def entry(
     if e.kind == NON_DETERMINISTIC:  # a fresh run contradicted the classifier's culprit
         row = replace(row, polluter=None, state_setter=None, passes_with=None, verified=False)
     chances = [p for p in (row.p_chance if e.kind is None else None, e.p_chance) if p is not None]
+    if e.repro is not None and e.repro_deterministic:  # its own repro, run and failed each time
+        row = replace(
+            row, repro_runs=e.repro_failed, repro_failed=e.repro_failed, repro_chance=None
+        )
     return replace(
         row,
         # found by the twice pass: flaky in a way the iterations cannot show
