@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from testgate import history
+from testgate._machine import fingerprint
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.checks import coverage as coverage_checks
 from testgate.checks import durations as duration_checks
@@ -218,12 +219,21 @@ def judge(inputs: GateInputs, config: Config, which: Collection[str] = ALL) -> G
     if "coverage" in which and inputs.coverage is not None:
         checks += _coverage_checks(inputs.coverage, inputs, config)
     if "durations" in which and reports:
+        d = config.durations
+        judged = d.max_test is not None or d.paths or d.max_session or d.max_regression
+        samples, problem = (
+            history.samples(config, reports, fingerprint()) if judged else (None, None)
+        )
+        if problem is not None:
+            why = f"{problem}; duration budgets judged on this run's figures alone"
+            checks.append(CheckResult("inputs.history", Status.WARN, why))
         checks += duration_checks.check_durations(
             reports,
             config.durations,
             base.durations if base else None,
             line_of=inputs.line_of,
             given=base.source if base else None,
+            samples=samples,
         )
         if inputs.under_coverage:
             checks = [

@@ -42,7 +42,7 @@ def _record(db: Path, *cases: Case, origin: Provenance = HERE, **kw: object) -> 
 
 def test_new_database_is_at_the_current_schema_in_wal_mode(tmp_path: Path) -> None:
     db = store.connect(tmp_path / "deep" / "history.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 3
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_MS
 
@@ -59,9 +59,12 @@ def test_a_version_1_history_migrates_and_keeps_its_runs(tmp_path: Path) -> None
     old.commit()
     old.close()
     db = store.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM hunt_tests").fetchone()[0] == 0
+    # v3: the old run has no machine fingerprint, so it is never a duration sample
+    assert db.execute("SELECT fingerprint FROM runs").fetchall() == [(None,)]
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_a_newer_schema_is_refused_with_advice(tmp_path: Path) -> None:
