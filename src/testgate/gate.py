@@ -19,7 +19,7 @@ from testgate.checks import durations as duration_checks
 from testgate.checks import flaky_new as flaky_new_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.diff import check_diff, diff_error
-from testgate.checks.flaky import check_flaky
+from testgate.checks.flaky import check_flaky, flake_rates
 from testgate.checks.informational import downgrade
 from testgate.checks.inventory import check_inventory
 from testgate.checks.shards import check_shard_folder
@@ -215,7 +215,14 @@ def judge(inputs: GateInputs, config: Config, which: Collection[str] = ALL) -> G
     elif inputs.baseline_error is not None:
         checks.append(input_checks.check_input("inputs.baseline", inputs.baseline_error, ""))
     if "tests" in which and reports:
-        checks += check_inventory(reports, config.tests, line_of=inputs.line_of)
+        checks += check_inventory(
+            reports,
+            config.tests,
+            line_of=inputs.line_of,
+            quarantine=config.flaky.quarantine,
+            today=dt.date.today(),
+            rates=_rates(inputs),
+        )
     if "coverage" in which and inputs.coverage is not None:
         checks += _coverage_checks(inputs.coverage, inputs, config)
     if "durations" in which and reports:
@@ -277,6 +284,13 @@ def _coverage_checks(cov: CoverageInput, inputs: GateInputs, config: Config) -> 
         else:
             checks.append(check_diff(cov.data, inputs.diff, limit, inputs.parsed))
     return checks
+
+
+def _rates(inputs: GateInputs) -> dict[str, str]:
+    """Known flakes' rates from the last hunt; none from a flaky.json that cannot be read (the
+    flaky checks report the file itself)."""
+    report = inputs.flaky.report if inputs.flaky is not None else None
+    return flake_rates(report.to_json()) if report is not None else {}
 
 
 def _flaky_checks(flaky: FlakyInput, config: Config) -> list[CheckResult]:
