@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-RAM = Path("/dev/shm")
+RAM = Path("/dev/shm")  # noqa: S108 - only the parent of tempfile.TemporaryDirectory (0700)
 
 
 def _ram() -> Path | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import plural
