@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -234,34 +233,6 @@ def test_ci_variables_name_branch_commit_and_job(tmp_path: Path) -> None:
     gitlab = {"CI_COMMIT_REF_NAME": "main", "CI_COMMIT_SHA": "beef", "CI_JOB_ID": "5"}
     assert provenance(tmp_path, gitlab) == Provenance("beef", "main", "5")
     assert provenance(tmp_path, {"GITHUB_HEAD_REF": "", "GITHUB_REF_NAME": "main"}).branch == "main"
-
-
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def test_git_names_commit_and_branch_outside_ci(tmp_path: Path) -> None:
-    _git(tmp_path, "init", "-q", "-b", "trunk")
-    _git(
-        tmp_path,
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@e",
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "x",
-    )
-    head = _git(tmp_path, "rev-parse", "HEAD")
-    assert provenance(tmp_path, {}) == Provenance(head, "trunk", None)
-    _git(tmp_path, "checkout", "-q", "--detach")
-    assert provenance(tmp_path, {}) == Provenance(head, None, None)
-    # a CI variable names the branch where a detached checkout cannot
-    assert provenance(tmp_path, {"CI_COMMIT_REF_NAME": "main"}).branch == "main"
 
 
 def test_outside_git_and_ci_nothing_is_invented(tmp_path: Path) -> None:

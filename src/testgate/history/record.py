@@ -48,12 +48,24 @@ def _first(env: Mapping[str, str], names: Iterable[str]) -> str | None:
     return None
 
 
+def _in_git(root: Path) -> bool:
+    """Whether git could name a commit for `root`: a `.git` there or above, or GIT_DIR set.
+    Outside any work tree this spares the two git processes a recorded run would start."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    where = root.resolve()
+    return any((folder / ".git").exists() for folder in (where, *where.parents))
+
+
 def provenance(root: Path, env: Mapping[str, str] | None = None) -> Provenance:
     """Commit and branch from git (CI variables where git cannot tell), the CI job id if any."""
     env = os.environ if env is None else env
-    commit = git_or_none(root, "rev-parse", "HEAD") or _first(env, COMMIT_VARS)
+    in_git = _in_git(root)
+    commit = (git_or_none(root, "rev-parse", "HEAD") if in_git else None) or _first(
+        env, COMMIT_VARS
+    )
     branch = _first(env, BRANCH_VARS)
-    if branch is None:
+    if branch is None and in_git:
         head = git_or_none(root, "rev-parse", "--abbrev-ref", "HEAD")
         branch = head if head != "HEAD" else None  # detached HEAD: no branch
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_RUN_ATTEMPT"):
