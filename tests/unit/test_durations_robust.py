@@ -115,7 +115,9 @@ def test_per_test_limits_judge_the_median_of_a_test_with_history() -> None:
                 "tests/test_a.py::slow": 1.5,
                 "tests/test_a.py::new": 0.2,
             },
-        )
+        ),
+        # a repetition of a test with samples: judged once, on its mean over both
+        report("unit-2", 1.0, {"tests/test_a.py::slow": 1.5}),
     ]
     samples = Samples(
         5,
@@ -134,7 +136,12 @@ def test_per_test_limits_judge_the_median_of_a_test_with_history() -> None:
     assert "spiky" not in check.message
     (plain,) = check_test_limits(now, budget)
     assert plain.actual == 2.5
-    assert plain.details == ("tests/test_a.py::spiky: 2.50 s", "tests/test_a.py::slow: 1.50 s")
+    # without history every case is judged on its own, repetitions included
+    assert plain.details == (
+        "tests/test_a.py::spiky: 2.50 s",
+        "tests/test_a.py::slow: 1.50 s",
+        "tests/test_a.py::slow: 1.50 s",
+    )
 
 
 def test_per_test_limit_passing_shows_the_slowest_and_its_samples() -> None:
@@ -199,7 +206,11 @@ def test_samples_come_from_the_same_machine_and_session_newest_last(tmp_path: Pa
     db = store.connect(db_path)
     try:
         sessions, tests = queries.duration_samples(
-            db, MACHINE, {"unit": "now"}, {"t::a": "unit", "t::new": "unit"}, earlier=3
+            db,
+            MACHINE,
+            {"unit": "now"},
+            {"t::a": "unit", "t::b": "unit", "t::new": "unit"},
+            earlier=3,
         )
         # the same test run judged again (same stamp) is not a second sample
         again, _ = queries.duration_samples(db, MACHINE, {"unit": "s4"}, {}, earlier=3)
@@ -227,6 +238,8 @@ def test_history_samples_for_the_gate(tmp_path: Path) -> None:
     assert found.origin == (
         f"earlier runs in reports/history.sqlite on this kind of machine ({MACHINE}), window 5"
     )
+    outside = replace(cfg, root=tmp_path / "project", history=cfg.history_path)
+    assert str(cfg.history_path) in history.samples(outside, now, "Other CPU")[0].origin
     one, _ = history.samples(replace(cfg, durations=DurationsBudget(window=1)), now, MACHINE)
     assert (one.sessions, one.window) == ({}, 1)
     cfg.history_path.write_bytes(b"not a database at all " * 50)

@@ -146,3 +146,25 @@ def test_the_gate_passes_over_a_quarantined_flake_until_it_expires(
         assert by_id["tests.failures"]["actual"] == 1
         assert by_id["tests.failures"]["status"] == "fail"
         assert "tests.quarantined" not in by_id
+
+
+def test_an_unreadable_hunt_report_leaves_the_rate_unmeasured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.testgate.flaky]\nquarantine = [{ id = "tests/test_a.py::test_net", '
+        "until = 2099-01-31 }]\n",
+        encoding="utf-8",
+    )
+    junit = tmp_path / "reports" / "junit" / "unit.xml"
+    junit.parent.mkdir(parents=True)
+    junit.write_text(JUNIT, encoding="utf-8")
+    (tmp_path / "reports" / "flaky.json").write_text("{ cut off", encoding="utf-8")
+    assert main(["gate"]) == 2  # the broken hunt report fails closed on its own
+    capsys.readouterr()
+    doc = json.loads((tmp_path / "reports" / "gate.json").read_text(encoding="utf-8"))
+    known = next(c for c in doc["checks"] if c["id"] == "tests.quarantined")
+    assert "flake rate not measured" in known["details"][0]

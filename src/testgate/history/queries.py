@@ -368,10 +368,6 @@ def duration_samples(
 
 def _test_ids(db: sqlite3.Connection, names: Collection[str]) -> dict[str, int]:
     """Ids of the tests the history knows among `names` (read-only: unknown ones are left out)."""
-    if len(names) > 2000:
-        return {
-            name: id_ for name, id_ in db.execute("SELECT node_id, id FROM tests") if name in names
-        }
     found: dict[str, int] = {}
     chunk = sorted(names)
     for n in range(0, len(chunk), 900):
