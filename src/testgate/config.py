@@ -53,6 +53,9 @@ class DurationsBudget:
     regression_floor: float = 0.1
     slowest: int = 10
     workers: int | None = None  # for the projected wall time; None: this machine's cores
+    window: int = (
+        5  # judge the median of the last N runs on this kind of machine (docs/durations.md)
+    )
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "regression_floor": _number(0),
         "slowest": _number(1, integer=True),
         "workers": _number(1, integer=True),
+        "window": _number(1, 100, integer=True),
         "informational": _strings,
     },
     "flaky": {

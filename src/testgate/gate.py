@@ -12,13 +12,14 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from testgate import history
+from testgate._machine import fingerprint
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.checks import coverage as coverage_checks
 from testgate.checks import durations as duration_checks
 from testgate.checks import flaky_new as flaky_new_checks
 from testgate.checks import inputs as input_checks
 from testgate.checks.diff import check_diff, diff_error
-from testgate.checks.flaky import check_flaky
+from testgate.checks.flaky import check_flaky, flake_rates
 from testgate.checks.informational import downgrade
 from testgate.checks.inventory import check_inventory
 from testgate.checks.shards import check_shard_folder
@@ -214,16 +215,32 @@ def judge(inputs: GateInputs, config: Config, which: Collection[str] = ALL) -> G
     elif inputs.baseline_error is not None:
         checks.append(input_checks.check_input("inputs.baseline", inputs.baseline_error, ""))
     if "tests" in which and reports:
-        checks += check_inventory(reports, config.tests, line_of=inputs.line_of)
+        checks += check_inventory(
+            reports,
+            config.tests,
+            line_of=inputs.line_of,
+            quarantine=config.flaky.quarantine,
+            today=dt.date.today(),
+            rates=_rates(inputs),
+        )
     if "coverage" in which and inputs.coverage is not None:
         checks += _coverage_checks(inputs.coverage, inputs, config)
     if "durations" in which and reports:
+        d = config.durations
+        judged = d.max_test is not None or d.paths or d.max_session or d.max_regression
+        samples, problem = (
+            history.samples(config, reports, fingerprint()) if judged else (None, None)
+        )
+        if problem is not None:
+            why = f"{problem}; duration budgets judged on this run's figures alone"
+            checks.append(CheckResult("inputs.history", Status.WARN, why))
         checks += duration_checks.check_durations(
             reports,
             config.durations,
             base.durations if base else None,
             line_of=inputs.line_of,
             given=base.source if base else None,
+            samples=samples,
         )
         if inputs.under_coverage:
             checks = [
@@ -267,6 +284,13 @@ def _coverage_checks(cov: CoverageInput, inputs: GateInputs, config: Config) -> 
         else:
             checks.append(check_diff(cov.data, inputs.diff, limit, inputs.parsed))
     return checks
+
+
+def _rates(inputs: GateInputs) -> dict[str, str]:
+    """Known flakes' rates from the last hunt; none from a flaky.json that cannot be read (the
+    flaky checks report the file itself)."""
+    report = inputs.flaky.report if inputs.flaky is not None else None
+    return flake_rates(report.to_json()) if report is not None else {}
 
 
 def _flaky_checks(flaky: FlakyInput, config: Config) -> list[CheckResult]:

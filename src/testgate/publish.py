@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from testgate._machine import fingerprint
 from testgate._safeio import OutputError
 from testgate.checks import GateResult
 from testgate.config import Config
@@ -68,6 +69,7 @@ def publish(
                 root=config.root,
                 keep=config.history_keep,
                 env=env,
+                fingerprint=fingerprint(),
             )
         except (TestgateError, OSError, sqlite3.Error) as exc:
             _warn(f"{_reason(exc, config.history_path)} (history not recorded; the reports are)")

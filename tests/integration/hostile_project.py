@@ -46,12 +46,21 @@ def run_testgate(
     timeout: float = 120,
     preexec: Callable[[], None] | None = None,
     prefix: tuple[str, ...] = (),
+    measured: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """`testgate ARGS` in `cwd`; a hang fails the test through TimeoutExpired."""
+    """`testgate ARGS` in `cwd`; a hang fails the test through TimeoutExpired.
+
+    `measured=False` keeps coverage.py (started in every subprocess under the nox sessions) out
+    of the child: under a tiny file-size limit its own data file cannot be written, and its
+    traceback at exit would be blamed on testgate.
+    """
+    environ = clean_env(env)
+    if not measured:
+        environ = {k: v for k, v in environ.items() if not k.startswith("COVERAGE_PROCESS_")}
     return subprocess.run(
         [*prefix, sys.executable, "-m", "testgate", *args],
         cwd=cwd,
-        env=clean_env(env),
+        env=environ,
         capture_output=True,
         text=True,
         errors="backslashreplace",

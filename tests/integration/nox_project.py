@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -10,12 +11,17 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
-# The whole noxfile a project needs (the README shows the same lines): the sessions install
-# testgate from wherever the nox running them got it (here: this checkout, editable).
-NOXFILE = """\
-from testgate.nox import register
-register()
-"""
+
+def readme_block(language: str) -> list[str]:
+    """The bodies of README.md's fenced blocks in `language`: what its quickstart shows."""
+    text = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+
+
+# The whole noxfile a project needs, exactly as README.md shows it (so the README cannot drift
+# from what the tests run): the sessions install testgate from wherever the nox running them
+# got it (here: this checkout, editable).
+(NOXFILE,) = readme_block("python")
 
 PYPROJECT = """\
 [build-system]

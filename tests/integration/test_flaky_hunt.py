@@ -338,6 +338,10 @@ def slow_project(tmp_path: Path) -> Path:
     return make_project(tmp_path, files)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_writes_a_partial_report_and_resume_finishes(slow_project: Path) -> None:
     root = slow_project
     proc = subprocess.Popen(
@@ -346,6 +350,9 @@ def test_ctrl_c_writes_a_partial_report_and_resume_finishes(slow_project: Path) 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test runner started in the background inherits SIGINT as ignored, and Python keeps
+        # it ignored: the hunt must get Ctrl-C as a terminal would deliver it.
+        preexec_fn=_default_sigint,
     )
     first = root / "reports/flaky/run-01.json"
     deadline = time.monotonic() + 120

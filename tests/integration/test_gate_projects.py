@@ -19,6 +19,7 @@ import pytest
 from git_repo import git
 
 from testgate.cli import main
+from testgate.read.junit import read_junit
 
 PYPROJECT = """\
 [tool.pytest.ini_options]
@@ -429,7 +430,10 @@ def test_diff_coverage_on_a_real_git_repo(project: Path) -> None:
 def test_stale_coverage_is_an_input_failure(project: Path) -> None:
     set_budgets(project, "[tool.testgate.coverage]\nfail_under = 10\n")
     assert tg(project, "coverage").returncode == 0
-    old = (project / "reports" / "junit" / "unit.xml").stat().st_mtime - 3600
+    junit = project / "reports" / "junit" / "unit.xml"
+    # an hour before the test run started (its JUnit file's mtime minus its own duration, which
+    # on a busy machine is seconds, not a rounding error)
+    old = junit.stat().st_mtime - read_junit(junit).seconds - 3600
     for path in (project / "reports").rglob(".coverage*"):
         os.utime(path, (old, old))
     os.utime(project / "reports" / "coverage.json", (old, old))

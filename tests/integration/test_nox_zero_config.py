@@ -1,5 +1,8 @@
 """The two-line noxfile on projects of different shapes: `nox -s gate` passes with no other edit.
 
+The noxfile and the commands are README.md's quickstart, read from it (nox_project.NOXFILE and
+QUICKSTART), so the README shows what these tests run.
+
 The shapes are the ones real projects have: a flat tests/ folder with a `tests` dependency group
 (attrs), tests/unit + tests/integration with a `test` group (this repository), and no dependency
 groups at all, no coverage settings, tests beside an integration folder inside tests/
@@ -14,7 +17,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from nox_project import NOXFILE, SAMPLE, UNIT_TESTS, Run, make_project, nox, run, write_files
+from nox_project import (
+    NOXFILE,
+    SAMPLE,
+    UNIT_TESTS,
+    Run,
+    make_project,
+    nox,
+    readme_block,
+    run,
+    write_files,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +92,15 @@ def no_groups(root: Path) -> Path:
 
 SHAPES = {"flat": flat, "unit-and-integration": make_project, "no-groups": no_groups}
 
+# README.md's quickstart after its noxfile (its block names this file): what the test below runs
+QUICKSTART = [["nox", "-l"], ["nox", "-s", "gate"]]
+
+
+def test_readme_quickstart_is_what_these_tests_run() -> None:
+    (block,) = [b for b in readme_block("sh") if b.startswith("nox -l")]
+    shown = [line.split("  #", 1)[0].split() for line in block.splitlines() if line.strip()]
+    assert shown == QUICKSTART
+
 
 def sessions_run(run: Run) -> list[str]:
     return re.findall(r"Running session (\S+)", run.output)
@@ -87,8 +109,8 @@ def sessions_run(run: Run) -> list[str]:
 @pytest.mark.parametrize("shape", SHAPES)
 def test_two_line_noxfile_gate_passes_as_is(shape: str, tmp_path: Path) -> None:
     project = SHAPES[shape](tmp_path)
-    listing = nox(project, "-l")
-    gate = nox(project, "-s", "gate")
+    listing = nox(project, *QUICKSTART[0][1:])
+    gate = nox(project, *QUICKSTART[1][1:])
     assert gate.returncode == 0, gate.output
     report = json.loads((project / "reports" / "gate.json").read_text(encoding="utf-8"))
     assert report["passed"] is True

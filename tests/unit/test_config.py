@@ -63,6 +63,7 @@ max_test = 2.0
 max_session = { unit = 5, integration = 120 }
 paths = { "tests/unit/**" = 0.5 }
 max_regression = 1.5
+window = 3
 
 [tool.testgate.flaky]
 count = 10
@@ -81,6 +82,7 @@ quarantine = [{ id = "tests/x.py::test_y", until = 2027-01-31, reason = "issue 1
     assert config.coverage.modules == {"src/pkg/core/*": 80.0, "src/pkg/plugins/**": 60.0}
     assert config.durations.max_session == {"unit": 5.0, "integration": 120.0}
     assert config.durations.paths == {"tests/unit/**": 0.5}
+    assert config.durations.window == 3
     assert config.flaky.quarantine[0].until == dt.date(2027, 1, 31)
     assert config.flaky.quarantine[1].until == dt.date(2027, 2, 1)
     assert config.flaky.quarantine[1].reason == ""
@@ -132,6 +134,14 @@ quarantine = [{ id = "tests/x.py::test_y", until = 2027-01-31, reason = "issue 1
         (
             "[tool.testgate.durations]\nmax_regression = 0.5\n",
             "max_regression: 0.5 is impossible, it must be at least 1",
+        ),
+        (
+            "[tool.testgate.durations]\nwindow = 0\n",
+            "tool.testgate.durations.window: 0 is impossible, it must be between 1 and 100",
+        ),
+        (
+            "[tool.testgate.durations]\nwindow = 2.5\n",
+            "tool.testgate.durations.window: expected a whole number, got 2.5",
         ),
         (
             "[tool.testgate.coverage]\nmodules = 80\n",

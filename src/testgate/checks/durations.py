@@ -2,14 +2,18 @@
 
 Sessions are JUnit file stems (`reports/junit/unit.xml` -> `unit`); shards `unit-1` ... `unit-K`
 add up into `unit`. The projected wall time on K workers is the LPT schedule of the durations.
+With `Samples` from the run history, limits and regressions judge the median of the last runs
+on the same kind of machine instead of one noisy figure (docs/durations.md).
 """
 
 from __future__ import annotations
 
 import heapq
 import re
+import statistics
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from testgate.checks import Annotation, CheckResult, Status
@@ -47,6 +51,62 @@ class Summary:
     workers: int
     projected: float
     per_test: Mapping[str, float]  # node id -> seconds (mean over repetitions)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Earlier figures from the run history: the same sessions on the same kind of machine.
+
+    `sessions` and `tests` map to the earlier runs' seconds, oldest first; the checks add this
+    run's figure and judge the median of the last `window`. `origin` says where they came
+    from (or why there are none), for the check details."""
+
+    window: int
+    origin: str
+    sessions: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    tests: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What a duration budget judges: the median of `used` (oldest first, this run last)."""
+
+    value: float
+    used: tuple[float, ...]
+
+    @property
+    def now(self) -> float:
+        return self.used[-1]
+
+    @property
+    def robust(self) -> bool:
+        return len(self.used) > 1
+
+    def samples(self) -> str:
+        if not self.robust:
+            return f"this run only: {secs(self.now)}"
+        shown = ", ".join(f"{v:.2f}" for v in self.used)
+        return f"median of the last {len(self.used)} runs: {shown} s (the last is this run)"
+
+
+def figure(now: float, earlier: Sequence[float] = (), window: int = 1) -> Figure:
+    """The median of this run's figure and up to `window - 1` earlier ones (the newest)."""
+    keep = tuple(earlier[len(earlier) - (window - 1) :]) if window > 1 and earlier else ()
+    used = (*keep, now)
+    return Figure(statistics.median(used), used)
+
+
+def session_stamps(reports: Sequence[JUnitReport]) -> dict[str, str]:
+    """Per session, its JUnit files' timestamps: the same test run read twice has the same."""
+    stamps: dict[str, list[str]] = defaultdict(list)
+    missing: set[str] = set()
+    for report in reports:
+        name = session_of(report.path)
+        if report.timestamp:
+            stamps[name].append(report.timestamp)
+        else:
+            missing.add(name)
+    return {name: " ".join(sorted(v)) for name, v in stamps.items() if name not in missing}
 
 
 def sessions(reports: Sequence[JUnitReport]) -> dict[str, tuple[float, int, tuple[str, ...]]]:
@@ -94,17 +154,23 @@ def check_durations(
     *,
     line_of: Callable[[Case], int | None] | None = None,
     given: str | None = None,
+    samples: Samples | None = None,
 ) -> list[CheckResult]:
-    results = check_test_limits(reports, budget, line_of=line_of)
-    results.extend(check_sessions(reports, budget.max_session))
+    results = check_test_limits(reports, budget, line_of=line_of, samples=samples)
+    results.extend(check_sessions(reports, budget.max_session, samples=samples))
     if budget.max_regression is not None:
+        figures = {
+            test: _test_figure(now, test, samples) for test, now in per_test(reports).items()
+        }
         results.append(
             check_regressions(
-                per_test(reports),
+                {test: f.value for test, f in figures.items()},
                 baseline,
                 budget.max_regression,
                 budget.regression_floor,
                 given=given,
+                figures=figures,
+                origin=samples.origin if samples else None,
             )
         )
     return results
@@ -122,14 +188,46 @@ def limit_for(case: Case, budget: DurationsBudget) -> tuple[str, float] | None:
     return None
 
 
+def _test_figure(now: float, test: str, samples: Samples | None) -> Figure:
+    if samples is None:
+        return figure(now)
+    return figure(now, samples.tests.get(test, ()), samples.window)
+
+
+def _judged(reports: Sequence[JUnitReport], samples: Samples | None) -> list[tuple[Case, Figure]]:
+    """Each case with its own duration; a test the history has earlier figures for once, with
+    the median of those and this run's mean over its repetitions."""
+    earlier = samples.tests if samples is not None else {}
+    means = per_test(reports) if earlier else {}
+    out: list[tuple[Case, Figure]] = []
+    done: set[str] = set()
+    for report in reports:
+        for case in report.cases:
+            if case.node_id not in earlier:
+                out.append((case, figure(case.duration)))
+            elif case.node_id not in done:
+                done.add(case.node_id)
+                out.append((case, _test_figure(means[case.node_id], case.node_id, samples)))
+    return out
+
+
+def _shown(fig: Figure) -> str:
+    return f"{secs(fig.value)} ({fig.samples()})" if fig.robust else secs(fig.value)
+
+
+def _origin(samples: Samples | None) -> tuple[str, ...]:
+    return (samples.origin,) if samples is not None else ()
+
+
 def check_test_limits(
     reports: Sequence[JUnitReport],
     budget: DurationsBudget,
     *,
     line_of: Callable[[Case], int | None] | None = None,
+    samples: Samples | None = None,
 ) -> list[CheckResult]:
     """One check per limit (max_test, each path glob): the tests over it, slowest first."""
-    groups: dict[str, list[Case]] = {}
+    groups: dict[str, list[tuple[Case, Figure]]] = {}
     limits: dict[str, float] = {}
     if budget.max_test is not None:
         groups["durations.max_test"] = []
@@ -140,29 +238,33 @@ def check_test_limits(
     if not groups:
         return []
     by_file: dict[str, tuple[str, float] | None] = {}
-    for report in reports:
-        for case in report.cases:
-            path = file_of(case)
-            if path not in by_file:
-                by_file[path] = limit_for(case, budget)
-            found = by_file[path]
-            if found is not None:
-                groups[found[0]].append(case)
+    for case, fig in _judged(reports, samples):
+        path = file_of(case)
+        if path not in by_file:
+            by_file[path] = limit_for(case, budget)
+        found = by_file[path]
+        if found is not None:
+            groups[found[0]].append((case, fig))
     results = []
-    for check_id, cases in groups.items():
+    for check_id, judged in groups.items():
         limit = limits[check_id]
         where = "per test" if check_id == "durations.max_test" else f"for {check_id[16:]}"
-        over = sorted((c for c in cases if c.duration > limit), key=lambda c: -c.duration)
-        slowest = max((c.duration for c in cases), default=0.0)
+        over = sorted((j for j in judged if j[1].value > limit), key=lambda j: -j[1].value)
         if not over:
+            top = max(judged, key=lambda j: j[1].value, default=None)
+            slowest = top[1].value if top else 0.0
+            shown = f" ({top[1].samples()})" if top and top[1].robust else ""
             results.append(
                 CheckResult(
                     check_id,
                     Status.PASS,
-                    f"slowest of {plural(len(cases), 'test')}: {secs(slowest)} "
+                    f"slowest of {plural(len(judged), 'test')}: {secs(slowest)}{shown} "
                     f"(limit {num(limit)} s {where})",
                     actual=round(slowest, 3),
                     limit=limit,
+                    details=(
+                        (f"{top[0].node_id}: {_shown(top[1])}", *_origin(samples)) if top else ()
+                    ),
                 )
             )
             continue
@@ -170,20 +272,28 @@ def check_test_limits(
             Annotation(
                 file_of(c),
                 line_of(c) if line_of else None,
-                f"{c.node_id} took {secs(c.duration)}, over the {num(limit)} s limit {where}",
+                f"{c.node_id} took {secs(f.value)}"
+                + (f" ({f.samples()})" if f.robust else "")
+                + f", over the {num(limit)} s limit {where}",
             )
-            for c in over[:MAX_LISTED]
+            for c, f in over[:MAX_LISTED]
         )
+        worst, fig = over[0]
         results.append(
             CheckResult(
                 check_id,
                 Status.FAIL,
                 f"{plural(len(over), 'test')} over the {num(limit)} s limit {where} "
-                f"(slowest: {over[0].node_id} {secs(over[0].duration)}); speed them up, "
+                f"(slowest: {worst.node_id} {secs(fig.value)}"
+                + (f", {fig.samples()}" if fig.robust else "")
+                + "); speed them up, "
                 "or give their path a limit of its own under [tool.testgate.durations] paths",
-                actual=round(over[0].duration, 3),
+                actual=round(fig.value, 3),
                 limit=limit,
-                details=tuple(f"{c.node_id}: {secs(c.duration)}" for c in over[:MAX_LISTED]),
+                details=(
+                    *(f"{c.node_id}: {_shown(f)}" for c, f in over[:MAX_LISTED]),
+                    *_origin(samples),
+                ),
                 annotations=annotations,
             )
         )
@@ -191,7 +301,10 @@ def check_test_limits(
 
 
 def check_sessions(
-    reports: Sequence[JUnitReport], max_session: Mapping[str, float]
+    reports: Sequence[JUnitReport],
+    max_session: Mapping[str, float],
+    *,
+    samples: Samples | None = None,
 ) -> list[CheckResult]:
     found = sessions(reports)
     results = []
@@ -210,16 +323,34 @@ def check_sessions(
             )
             continue
         seconds, tests, files = found[name]
+        fig = (
+            figure(seconds, samples.sessions.get(name, ()), samples.window)
+            if samples is not None
+            else figure(seconds)
+        )
         shards = f" over {len(files)} shards" if len(files) > 1 else ""
-        ok = seconds <= limit
-        message = f"session {name} took {secs(seconds)}{shards} ({plural(tests, 'test')}), " + (
+        took = (
+            f"took a median {secs(fig.value)} over its last {len(fig.used)} runs on this kind "
+            f"of machine (this run {secs(fig.now)}{shards})"
+            if fig.robust
+            else f"took {secs(seconds)}{shards}"
+        )
+        ok = fig.value <= limit
+        message = f"session {name} {took} ({plural(tests, 'test')}), " + (
             f"within {num(limit)} s"
             if ok
             else f"over its {num(limit)} s budget; speed up its slowest tests "
             "(testgate durations) or move them to another session"
         )
         results.append(
-            CheckResult(check_id, status(ok), message, actual=round(seconds, 3), limit=limit)
+            CheckResult(
+                check_id,
+                status(ok),
+                message,
+                actual=round(fig.value, 3),
+                limit=limit,
+                details=(f"samples: {fig.samples()}", *_origin(samples)),
+            )
         )
     return results
 
@@ -231,10 +362,13 @@ def check_regressions(
     floor: float,
     *,
     given: str | None = None,
+    figures: Mapping[str, Figure] | None = None,
+    origin: str | None = None,
 ) -> CheckResult:
     """Tests now `factor` times slower than in the baseline; tests under `floor` s are noise.
 
-    `given`: the baseline the user named, when it turned out to hold no durations."""
+    `given`: the baseline the user named, when it turned out to hold no durations;
+    `figures`: the samples behind each `current` figure, for the details."""
     if baseline is None and given is not None:
         return CheckResult(
             "durations.regression",
@@ -291,7 +425,12 @@ def check_regressions(
         "slowed them down",
         actual=round(top[0], 2),
         limit=factor,
-        details=tuple(
-            f"{t}: {secs(b)} -> {secs(n)} ({r:.1f}x)" for r, t, b, n in slower[:MAX_LISTED]
+        details=(
+            *(
+                f"{t}: {secs(b)} -> {secs(n)} ({r:.1f}x)"
+                + (f"; {f.samples()}" if (f := (figures or {}).get(t)) and f.robust else "")
+                for r, t, b, n in slower[:MAX_LISTED]
+            ),
+            *((origin,) if origin else ()),
         ),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import plural
@@ -79,3 +81,22 @@ def _detail(test: FlakyTest) -> str:
     if test.repro:
         text += f"; repro: {test.repro}"
     return text
+
+
+def flake_rates(report: Any) -> dict[str, str]:
+    """How often each test flaked in a flake hunt (a parsed flaky.json), for known flakes the
+    gate lists; tests without a usable count are left out (the flaky checks judge the file)."""
+    rates: dict[str, str] = {}
+    tests = report.get("tests") if isinstance(report, Mapping) else None
+    for t in tests if isinstance(tests, list) else ():
+        try:
+            failed, passed = int(t["failed"]), int(t["passed"])
+            node = str(t["id"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if failed + passed:
+            rates[node] = (
+                f"flaked in {failed} of {failed + passed} runs ({failed / (failed + passed):.0%}) "
+                "of the last flake hunt"
+            )
+    return rates

@@ -1,14 +1,19 @@
-"""Test inventory: did tests run, enough of them, none red, few skipped, nothing truncated."""
+"""Test inventory: did tests run, enough of them, none red, few skipped, nothing truncated.
+
+A failing test under an unexpired `[tool.testgate.flaky] quarantine` entry is a known flake: it
+is listed under `tests.quarantined` (a warning) with its rate and expiry, not counted as red.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 
 from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import plural, status
-from testgate.config import TestsBudget
+from testgate.config import QuarantineEntry, TestsBudget
 from testgate.model import Case, JUnitReport, Outcome, Totals
 
 MAX_LISTED = 50
@@ -29,7 +34,11 @@ def check_inventory(
     budget: TestsBudget,
     *,
     line_of: Callable[[Case], int | None] | None = None,
+    quarantine: Sequence[QuarantineEntry] = (),
+    today: dt.date | None = None,
+    rates: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
+    """`rates`: node id -> how often it flaked (from the last flake hunt), for known flakes."""
     totals = sum((r.totals for r in reports), Totals())
     versions = per_version(reports)
     count = (
@@ -37,7 +46,14 @@ def check_inventory(
         if len(versions) < 2
         else check_count_per_version(versions, budget)
     )
-    results = [count, check_failures(reports, line_of=line_of)]
+    day = today or dt.date.today()
+    results = [
+        count,
+        check_failures(reports, line_of=line_of, quarantine=quarantine, today=day),
+    ]
+    known = check_quarantined(reports, quarantine, day, rates or {})
+    if known is not None:
+        results.append(known)
     if budget.max_skipped is not None:
         results.append(
             _at_most("tests.skipped", "skipped", totals.skipped, budget.max_skipped, reports)
@@ -112,13 +128,32 @@ def check_count(totals: Totals, budget: TestsBudget) -> CheckResult:
     )
 
 
+def quarantine_of(case: Case, entries: Sequence[QuarantineEntry]) -> QuarantineEntry | None:
+    """The entry naming this test: its node id, or the id without parameters (`t[1]` -> `t`)."""
+    base = case.node_id.split("[", 1)[0]
+    return next((q for q in entries if q.id in (case.node_id, base)), None)
+
+
+def _held(case: Case, entries: Sequence[QuarantineEntry], today: dt.date) -> bool:
+    entry = quarantine_of(case, entries)
+    return entry is not None and entry.until >= today
+
+
 def check_failures(
-    reports: Sequence[JUnitReport], *, line_of: Callable[[Case], int | None] | None = None
+    reports: Sequence[JUnitReport],
+    *,
+    line_of: Callable[[Case], int | None] | None = None,
+    quarantine: Sequence[QuarantineEntry] = (),
+    today: dt.date | None = None,
 ) -> CheckResult:
-    """The gate never says pass over red tests."""
-    red = [c for r in reports for c in r.cases if c.failed]
+    """The gate never says pass over red tests (known flakes under quarantine aside)."""
+    day = today or dt.date.today()
+    reds = [c for r in reports for c in r.cases if c.failed]
+    red = [c for c in reds if not _held(c, quarantine, day)]
+    held = len(reds) - len(red)
     failed = sum(1 for c in red if c.outcome is Outcome.FAILED)
     errors = len(red) - failed
+    aside = f" ({plural(held, 'quarantined known flake')} failed too: tests.quarantined)"
     if red:
         message = (
             f"{plural(failed, 'test')} failed and {plural(errors, 'error')}; "
@@ -126,6 +161,8 @@ def check_failures(
         )
     else:
         message = "no test failed"
+    if held:
+        message += aside
     annotations = tuple(
         Annotation(
             c.file or c.node_id.split("::", 1)[0],
@@ -140,9 +177,53 @@ def check_failures(
         message,
         actual=len(red),
         limit=0,
-        details=_listed(red),
+        details=_listed(red) + _expired(red, quarantine),
         annotations=annotations,
     )
+
+
+def _expired(red: Sequence[Case], quarantine: Sequence[QuarantineEntry]) -> tuple[str, ...]:
+    return tuple(
+        f"{c.node_id}: its quarantine expired on {q.until.isoformat()}, so it counts again"
+        for c in red
+        if (q := quarantine_of(c, quarantine)) is not None
+    )
+
+
+def check_quarantined(
+    reports: Sequence[JUnitReport],
+    quarantine: Sequence[QuarantineEntry],
+    today: dt.date,
+    rates: Mapping[str, str],
+) -> CheckResult | None:
+    """The known flakes that failed in this run: a warning that lists them, never a failure."""
+    held = [
+        (c, q)
+        for r in reports
+        for c in r.cases
+        if c.failed and (q := quarantine_of(c, quarantine)) is not None and q.until >= today
+    ]
+    if not held:
+        return None
+    details = tuple(
+        f"{c.node_id}: known flake, {rates.get(c.node_id) or rates.get(q.id) or NO_RATE}; "
+        f"quarantined until {q.until.isoformat()}" + (f" ({q.reason})" if q.reason else "")
+        for c, q in held[:MAX_LISTED]
+    )
+    names = ", ".join(sorted({c.node_id for c, _ in held})[:3])
+    verb = "was" if len(held) == 1 else "were"
+    return CheckResult(
+        "tests.quarantined",
+        Status.WARN,
+        f"{plural(len(held), 'quarantined known flake')} failed and {verb} not counted "
+        f"({names}); fix them before their quarantine expires",
+        actual=len(held),
+        limit=None,
+        details=details,
+    )
+
+
+NO_RATE = "flake rate not measured (no flake hunt in reports/flaky.json names it)"
 
 
 def _at_most(

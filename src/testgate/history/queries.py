@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from testgate._glob import glob_regex
 from testgate.errors import InputError
@@ -318,3 +318,64 @@ def baseline(db: sqlite3.Connection, branch: str, *, window: int = 5) -> History
     names = _names(db, list(per_test))
     durations = {names[t]: statistics.median(v.values()) for t, v in per_test.items()}
     return HistoryBaseline(latest, files, durations)
+
+
+def duration_samples(
+    db: sqlite3.Connection,
+    fingerprint: str,
+    sessions: Mapping[str, str | None],
+    tests: Mapping[str, str],
+    *,
+    earlier: int,
+) -> tuple[dict[str, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+    """Earlier duration samples on machines with `fingerprint`, oldest first.
+
+    `sessions`: session name -> this run's stamp; each gets the seconds of its newest
+    `earlier` runs (gate runs, infrastructure failures left out), skipping runs with the same
+    stamp: the same test run judged again is not a second sample. `tests`: node id -> its
+    session; each gets its seconds (mean over attempts) in those runs of its session.
+    """
+    chosen: dict[str, list[tuple[int, float]]] = {name: [] for name in sessions}
+    rows = db.execute(
+        "SELECT s.run_id, s.name, s.seconds, s.stamp FROM sessions s JOIN runs r ON r.id = s.run_id"
+        " WHERE r.fingerprint = ? AND r.kind IN ('gate', 'import')"
+        " AND NOT (r.tests > 0 AND r.failed > 0.8 * r.tests) ORDER BY s.run_id DESC",
+        (fingerprint,),
+    )
+    for run_id, name, seconds, stamp in rows:
+        got = chosen.get(name)
+        if got is None or len(got) >= earlier or (stamp is not None and stamp == sessions[name]):
+            continue
+        got.append((int(run_id), float(seconds)))
+        if all(len(v) >= earlier for v in chosen.values()):
+            break
+    for got in chosen.values():
+        got.reverse()
+    session_samples = {name: tuple(s for _, s in got) for name, got in chosen.items() if got}
+    run_ids = sorted({run_id for got in chosen.values() for run_id, _ in got})
+    if not run_ids or not tests:
+        return session_samples, {}
+    ids = _test_ids(db, tests)
+    per_test = _durations(db, run_ids, tests=sorted(ids.values()))
+    test_samples = {}
+    for node, test_id in ids.items():
+        by_run = per_test.get(test_id, {})
+        values = tuple(by_run[r] for r, _ in chosen[tests[node]] if r in by_run)
+        if values:
+            test_samples[node] = values
+    return session_samples, test_samples
+
+
+def _test_ids(db: sqlite3.Connection, names: Collection[str]) -> dict[str, int]:
+    """Ids of the tests the history knows among `names` (read-only: unknown ones are left out)."""
+    found: dict[str, int] = {}
+    chunk = sorted(names)
+    for n in range(0, len(chunk), 900):
+        part = chunk[n : n + 900]
+        found.update(
+            db.execute(
+                f"SELECT node_id, id FROM tests WHERE node_id IN ({','.join('?' * len(part))})",  # noqa: S608 - placeholders
+                part,
+            ).fetchall()
+        )
+    return found

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate.checks import GateResult
+from testgate.checks.durations import session_stamps, sessions
 from testgate.errors import InputError, TestgateError
 from testgate.history import store
 from testgate.model import Case, CoverageData, JUnitReport, Totals
@@ -47,12 +48,24 @@ def _first(env: Mapping[str, str], names: Iterable[str]) -> str | None:
     return None
 
 
+def _in_git(root: Path) -> bool:
+    """Whether git could name a commit for `root`: a `.git` there or above, or GIT_DIR set.
+    Outside any work tree this spares the two git processes a recorded run would start."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    where = root.resolve()
+    return any((folder / ".git").exists() for folder in (where, *where.parents))
+
+
 def provenance(root: Path, env: Mapping[str, str] | None = None) -> Provenance:
     """Commit and branch from git (CI variables where git cannot tell), the CI job id if any."""
     env = os.environ if env is None else env
-    commit = git_or_none(root, "rev-parse", "HEAD") or _first(env, COMMIT_VARS)
+    in_git = _in_git(root)
+    commit = (git_or_none(root, "rev-parse", "HEAD") if in_git else None) or _first(
+        env, COMMIT_VARS
+    )
     branch = _first(env, BRANCH_VARS)
-    if branch is None:
+    if branch is None and in_git:
         head = git_or_none(root, "rev-parse", "--abbrev-ref", "HEAD")
         branch = head if head != "HEAD" else None  # detached HEAD: no branch
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_RUN_ATTEMPT"):
@@ -105,6 +118,7 @@ def _insert(
     coverage: CoverageData | None,
     checks: Sequence[tuple[str, str, str | None, str | None, str]],
     hunt: Sequence[tuple[str, str, str | None, float | None, str | None]] = (),
+    sessions: Sequence[tuple[str, float, int, str | None]] = (),
     keep: int | None,
 ) -> int:
     db = store.connect(db_path)
@@ -112,10 +126,10 @@ def _insert(
         with store.guard(db_path), store.transaction(db):
             cur = db.execute(
                 "INSERT INTO runs (time, commit_sha, branch, ci_job, kind, passed, tests, failed,"
-                " skipped, flaky, coverage, branch_coverage, seconds, source) VALUES"
+                " skipped, flaky, coverage, branch_coverage, seconds, source, fingerprint) VALUES"
                 " (:time, :commit, :branch, :ci_job, :kind, :passed, :tests, :failed, :skipped,"
-                " :flaky, :coverage, :branch_coverage, :seconds, :source)",
-                run,
+                " :flaky, :coverage, :branch_coverage, :seconds, :source, :fingerprint)",
+                {"fingerprint": None, **run},
             )
             run_id = int(cur.lastrowid or 0)
             ids = store.intern(db, "tests", "node_id", [r[0] for r in rows] + [h[0] for h in hunt])
@@ -147,6 +161,10 @@ def _insert(
                 ((run_id, *c) for c in checks),
             )
             db.executemany(
+                "INSERT INTO sessions (run_id, name, seconds, tests, stamp) VALUES (?, ?, ?, ?, ?)",
+                ((run_id, *row) for row in sessions),
+            )
+            db.executemany(
                 "INSERT OR REPLACE INTO hunt_tests (run_id, test_id, verdict, kind, rate, repro)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 ((run_id, ids[h[0]], *h[1:]) for h in hunt),
@@ -171,11 +189,14 @@ def record_run(
     time: str | None = None,
     source: str | None = None,
     origin: Provenance | None = None,
+    fingerprint: str | None = None,
 ) -> int:
-    """Append one run (its tests, coverage per file and checks) in one transaction; its id.
+    """Append one run (its tests, sessions, coverage per file and checks) in one transaction.
 
     `keep` prunes to the newest N runs in the same transaction ([tool.testgate] history_keep);
-    `origin` overrides the commit/branch/job read from git and CI variables (imports).
+    `origin` overrides the commit/branch/job read from git and CI variables (imports);
+    `fingerprint` is the kind of machine the tests ran on (testgate._machine), None when
+    unknown (an imported CI artifact): only runs with one are duration samples. Returns its id.
     """
     cases = [c for r in reports for c in r.cases]
     rows = _rows(cases)
@@ -201,12 +222,27 @@ def record_run(
         ),
         "seconds": sum(r.seconds for r in reports),
         "source": source,
+        "fingerprint": fingerprint,
     }
     checks = [
         (c.id, c.status.value, _json_scalar(c.actual), _json_scalar(c.limit), c.message)
         for c in result.checks
     ]
-    return _insert(db_path, run=run, rows=rows, coverage=coverage, checks=checks, keep=keep)
+    return _insert(
+        db_path,
+        run=run,
+        rows=rows,
+        coverage=coverage,
+        checks=checks,
+        sessions=session_rows(reports),
+        keep=keep,
+    )
+
+
+def session_rows(reports: Sequence[JUnitReport]) -> list[tuple[str, float, int, str | None]]:
+    """(session, seconds, tests, stamp) per session, as the duration budgets add them up."""
+    stamps = session_stamps(reports)
+    return [(name, s, n, stamps.get(name)) for name, (s, n, _) in sorted(sessions(reports).items())]
 
 
 def record_flaky(

@@ -104,6 +104,24 @@ CREATE INDEX results_failed ON results(run_id, test_id) WHERE outcome IN (1, 2);
 """
 
 
+# v3: the kind of machine a gate run happened on (testgate._machine.fingerprint; NULL for
+# imports, whose machine is unknown) and each session's wall time, so duration budgets can judge
+# the median of the last runs on the same kind of machine. `stamp` holds the JUnit timestamps:
+# one test run judged twice is one sample, not two.
+_V3 = """
+ALTER TABLE runs ADD COLUMN fingerprint TEXT;
+CREATE TABLE sessions (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    tests INTEGER NOT NULL,
+    stamp TEXT,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+CREATE INDEX runs_by_fingerprint ON runs(fingerprint, id);
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def apply(db: sqlite3.Connection) -> None:
         for statement in sql.split(";"):
@@ -114,7 +132,11 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 
 # MIGRATIONS[n] takes a database at user_version n to n + 1. Append only; never edit one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_script(_V1), _script(_V2))
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _script(_V1),
+    _script(_V2),
+    _script(_V3),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -308,7 +330,7 @@ def prune(db: sqlite3.Connection, keep: int, *, names: bool = True) -> int:
     ).fetchone()
     if cut is None:
         return 0
-    for child in ("results", "file_coverage", "checks", "hunt_tests"):
+    for child in ("results", "file_coverage", "checks", "hunt_tests", "sessions"):
         db.execute(f"DELETE FROM {child} WHERE run_id < ?", (cut[0],))  # noqa: S608 - constants
     deleted = db.execute("DELETE FROM runs WHERE id < ?", (cut[0],)).rowcount
     if deleted and names:

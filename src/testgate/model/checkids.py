@@ -54,6 +54,8 @@ REGISTRY: dict[str, CheckSpec] = {
         _spec("inputs.coverage", Unit.TEXT),
         _spec("inputs.baseline", Unit.TEXT),
         _spec("inputs.flaky", Unit.TEXT),
+        # a run history that cannot be read: duration budgets judge this run alone (a warning)
+        _spec("inputs.history", Unit.TEXT),
         _spec("tests.count", Unit.COUNT),
         _spec("tests.skipped", Unit.COUNT),
         _spec("tests.xfailed", Unit.COUNT),
@@ -61,6 +63,8 @@ REGISTRY: dict[str, CheckSpec] = {
         _spec("tests.failures", Unit.COUNT, informational=False),
         # an imported run without gate.json: whether every test passed
         _spec("tests.failed", Unit.COUNT, informational=False),
+        # quarantined known flakes that failed: listed, never counted (a warning)
+        _spec("tests.quarantined", Unit.COUNT, informational=False),
         _spec("coverage.total", Unit.PERCENT),
         _spec("coverage.branches", Unit.PERCENT),
         _spec("coverage.modules", Unit.PERCENT, "glob"),

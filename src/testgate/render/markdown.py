@@ -30,7 +30,8 @@ def render(result: GateResult, *, name: str = "gate") -> str:
             f" | {_cell(value(c.id, c.limit))} | {_ICON[c.status]} | {_cell(c.message)} |"
         )
     for c in result.checks:
-        if not c.details or (c.status is Status.PASS and not c.id.startswith("coverage.modules")):
+        shown_when_passing = ("coverage.modules", "durations.max_session")  # per module, samples
+        if not c.details or (c.status is Status.PASS and not c.id.startswith(shown_when_passing)):
             continue
         shown = [escape.visible(d) for d in c.details[:MAX_DETAILS]]  # one line each
         more = len(c.details) - len(shown)
