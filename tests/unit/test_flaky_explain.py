@@ -18,15 +18,16 @@ from testgate.flaky.classify import Finding
 from testgate.flaky.explain import NON_IDEMPOTENT, Explanation
 from testgate.flaky.report import build_report, markdown
 from testgate.flaky.runner import Record
-from testgate.flaky.trials import Evidence, chance, deterministic_runs
+from testgate.flaky.stats import chance
+from testgate.flaky.trials import Evidence, deterministic_runs
 from testgate.model import Outcome
 
 
 def test_chance_is_the_best_fixed_rate_explanation() -> None:
     assert chance(4, 4) == pytest.approx(2.0**-8)
-    assert chance(1, 2) == pytest.approx((1 / 3) * (2 / 3) ** 2)
+    assert chance(passes=2, failures=1) == pytest.approx((1 / 3) * (2 / 3) ** 2)
     assert chance(0, 5) == chance(5, 0) == chance(0, 0) == 1.0
-    assert chance(6, 3) <= 0.01 < chance(3, 3)
+    assert chance(passes=3, failures=6) <= 0.01 < chance(3, 3)
     with pytest.raises(ValueError, match="negative"):
         chance(-1, 2)
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testgate import _atomic
-from testgate.flaky.trials import Trials, chance, failed
+from testgate.flaky.stats import chance
+from testgate.flaky.trials import Trials, failed
 
 IGNORE = shutil.ignore_patterns(
     ".git", ".hg", ".venv", "venv", ".nox", ".tox", "__pycache__", ".pytest_cache",
@@ -336,14 +337,14 @@ def verify(
         runs += 1
         if failed(run.outcome_of(victim)):
             return Verified(False, runs, f"the repro still failed in run {runs} with the fix")
-        if chance(repro_failed, runs) <= trials.alpha or runs >= 12:
+        if chance(passes=runs, failures=repro_failed) <= trials.alpha or runs >= 12:
             break
     rest = local.run([f"--deselect={d}" for d in deselect], env={"PYTHONPATH": path})
     runs += 1
     if rest.exit_code != 0:
         broken = sorted({r.id for r in rest.records if r.outcome.is_failure})
         return Verified(False, runs, "the rest of the suite fails with it: " + ", ".join(broken))
-    verified = chance(repro_failed, runs - 1) <= trials.alpha
+    verified = chance(passes=runs - 1, failures=repro_failed) <= trials.alpha
     note = f"repro passed {runs - 1} of {runs - 1}; the rest of the suite passed"
     return Verified(verified, runs, note)
 

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from testgate.flaky import state
-from testgate.flaky.trials import Evidence, Trials, chance, failed, passed
+from testgate.flaky.stats import chance
+from testgate.flaky.trials import Evidence, Trials, failed, passed
 from testgate.model import Outcome
 
 MAX_RESTORE_RUNS = 12
@@ -96,12 +97,15 @@ def explain(
     shown: dict[str, float] = {}
     for key in hypotheses:
         flips = 1
-        while tried * chance(pair_k, flips) > trials.alpha and flips < MAX_RESTORE_RUNS:
+        while (
+            tried * chance(passes=flips, failures=pair_k) > trials.alpha
+            and flips < MAX_RESTORE_RUNS
+        ):
             if not attempt([key]):
                 break
             flips += 1
         else:
-            bound = tried * chance(pair_k, flips)
+            bound = tried * chance(passes=flips, failures=pair_k)
             if bound <= trials.alpha:
                 shown[key] = bound
         label = "every restorable item" if key == state.ALL else key

@@ -24,19 +24,6 @@ FIXED_ORDER = ("-p", "no:randomly", "-p", "no:cacheprovider")
 DEFAULT_ALPHA = 0.01
 
 
-def chance(fails: int, passes: int) -> float:
-    """max over p of p^fails (1-p)^passes: chance's best shot at `fails` then `passes`."""
-    if fails < 0 or passes < 0:
-        raise ValueError("counts must not be negative")
-    n = fails + passes
-    if n == 0:
-        return 1.0
-    if fails == 0 or passes == 0:
-        return 1.0
-    p = fails / n
-    return math.exp(fails * math.log(p) + passes * math.log(1 - p))
-
-
 def deterministic_runs(alpha: float) -> int:
     """Runs a repro must fail, all of them, before a rate of 1/2 or less is ruled out."""
     return max(1, math.ceil(math.log(1 / alpha, 2) - 1e-9))
