@@ -263,7 +263,7 @@ def test_control_characters_in_file_names(project: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert "\x1b]" not in done.stdout
-    assert "\\u001b]0;x\\u0007\\udcff (1 tests" in (project / "reports" / "index.html").read_text(
+    assert ">u\\u001b]0;x\\u0007\\udcff</td>" in (project / "reports" / "index.html").read_text(
         encoding="utf-8"
     )
 

@@ -242,7 +242,15 @@ def record_run(
 def session_rows(reports: Sequence[JUnitReport]) -> list[tuple[str, float, int, str | None]]:
     """(session, seconds, tests, stamp) per session, as the duration budgets add them up."""
     stamps = session_stamps(reports)
-    return [(name, s, n, stamps.get(name)) for name, (s, n, _) in sorted(sessions(reports).items())]
+    return [
+        (_storable(name), s, n, stamps.get(name))
+        for name, (s, n, _) in sorted(sessions(reports).items())
+    ]
+
+
+def _storable(name: str) -> str:
+    """A session name comes from a file name: an undecodable byte is stored as its escape."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def record_flaky(
