@@ -59,18 +59,22 @@ def test_coin_flips_get_no_causal_claim(strict: Hunt) -> None:
         if t["verdict"] != "flaky":  # 10 runs of a 1/4 coin can all pass: no claim either way
             assert t["kind"] is None
             continue
-        assert (t["kind"], t["polluter"], t["state_setter"], t["p_chance"]) == (
-            "non-deterministic",
-            None,
-            None,
-            None,
-        )
-        assert t["note"]
-        # a probabilistic repro states its chance, and it was run once
-        assert t["repro_deterministic"] is False
-        assert 0.9 <= t["repro_chance"] < 1
-        assert t["repro_runs"] == 1
+        assert (t["kind"], t["polluter"], t["state_setter"]) == ("non-deterministic", None, None)
         assert t["classify_runs"] <= 50
+        if t["cause"] in (None, "unknown"):
+            assert t["p_chance"] is None
+            assert t["note"]
+            # a probabilistic repro states its chance, and it was run once
+            assert t["repro_deterministic"] is False
+            assert 0.9 <= t["repro_chance"] < 1
+            assert t["repro_runs"] == 1
+        else:
+            # the coins draw from `secrets`: a cause is a claim too, held to the same bound, and
+            # its seeded repro fails every time it runs
+            assert t["cause"] == "random"
+            assert 0 < t["p_chance"] <= 0.001
+            assert t["repro_deterministic"] is True
+            assert run_printed(t["repro"], strict.root).returncode == 1
 
 
 def test_true_pairs_are_named_within_the_bound(strict: Hunt) -> None:

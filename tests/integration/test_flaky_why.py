@@ -156,7 +156,7 @@ def test_the_hunt_explains_fixes_and_finds_the_non_idempotent_test(tmp_path: Pat
 
 
 def test_every_repro_command_in_the_docs_fails_every_time(project: Path) -> None:
-    page = Path(__file__).resolve().parents[2] / "docs" / "flaky-why.md"
+    page = Path(__file__).resolve().parents[2] / "docs/flaky-why.md"
     block = page.read_text().split("```console\n", 1)[1].split("```", 1)[0]
     commands = [line[2:] for line in block.splitlines() if line.startswith("$ ")]
     assert len(commands) == 6

@@ -259,9 +259,21 @@ class Verified:
 
 
 def scratch_copy(root: Path, dest: Path) -> Path:
+    """Copy the project into `dest`, leaving out the folder that holds `dest` itself (a
+    `--reports` folder of any name inside the project), which would copy the copy forever."""
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(root, dest, ignore=IGNORE, symlinks=True)
+    target = dest.resolve()
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set(IGNORE(folder, names))
+        for name in names:
+            path = (Path(folder) / name).resolve()
+            if path == target or path in target.parents:
+                skipped.add(name)
+        return skipped
+
+    shutil.copytree(root, dest, ignore=ignore, symlinks=True)
     return dest
 
 

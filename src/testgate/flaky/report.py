@@ -265,7 +265,7 @@ def markdown(report: FlakyReport) -> str:
             lines.append(f"- {_code(t.id)}: {_cell(t.note)}")
         if notes:
             lines.append("")
-        lines += _why(shown, meta.alpha)
+        lines += _why(shown)
     clean = [t for t in tests if t.verdict == PASSED]
     if clean:
         least = min(t.passed for t in clean)
@@ -307,13 +307,12 @@ def until_line(meta: FlakyMeta) -> str:
     )
 
 
-def _why(shown: Sequence[FlakyTest], alpha: float | None) -> list[str]:
+def _why(shown: Sequence[FlakyTest]) -> list[str]:
     """Per explained test: its cause or leaked state, repro, fix, and the evidence table."""
     explained = [t for t in shown if t.evidence]
     if not explained:
         return []
-    bound = "alpha" if alpha is None else f"{100 * alpha:g}%"
-    lines = ["## Why", "", f"Each causal claim here could be chance with probability <= {bound}."]
+    lines = ["## Why"]
     for t in explained:
         what = t.cause or ", ".join(t.leaked) or "not shown"
         p = "" if t.p_chance is None else f" (p_chance {t.p_chance:.2g})"

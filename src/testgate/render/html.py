@@ -307,7 +307,7 @@ def _failures(reports: Sequence[JUnitReport]) -> str:
     )
 
 
-def _evidence(hunted: Sequence[FlakyTest], alpha: float | None) -> str:
+def _evidence(hunted: Sequence[FlakyTest]) -> str:
     """Each explained test's evidence table: the controlled runs its claim rests on."""
     blocks = []
     for t in hunted:
@@ -332,11 +332,7 @@ def _evidence(hunted: Sequence[FlakyTest], alpha: float | None) -> str:
         )
     if not blocks:
         return ""
-    bound = "alpha" if alpha is None else f"{100 * alpha:g}%"
-    return (
-        f"<p>Why: each causal claim here could be chance with probability &lt;= {_e(bound)}."
-        "</p>" + "".join(blocks)
-    )
+    return "<h3>Why</h3>" + "".join(blocks)
 
 
 def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]) -> str:
@@ -381,7 +377,7 @@ def _flaky_section(flaky: FlakyReport | None, history_flaky: Sequence[FlakyStat]
                     ],
                     rows,
                 )
-                + _evidence(hunted, flaky.meta.alpha)
+                + _evidence(hunted)
             )
         else:
             parts.append(
