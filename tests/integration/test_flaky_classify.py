@@ -83,11 +83,9 @@ def classifier(root: Path, alone: int = 0, **kwargs: Any) -> Classifier:
     return Classifier(root, root / "work", timeout=120, jobs=2, alone=alone, **kwargs)
 
 
-def replayed(seed: int, *ids: str) -> str:
-    return (
-        f"python -m pytest -p randomly -p no:cacheprovider --randomly-seed={seed} "
-        f"--randomly-dont-reorganize {' '.join(ids)}"
-    )
+def in_order(*ids: str) -> str:
+    """The whole order without pytest-randomly: its reseeding would make every run alike."""
+    return f"python -m pytest -p no:randomly -p no:cacheprovider {' '.join(ids)}"
 
 
 def test_two_polluters_together_give_an_order_dependent_victim_without_one_culprit(
@@ -97,8 +95,8 @@ def test_two_polluters_together_give_an_order_dependent_victim_without_one_culpr
     summary = TestSummary(V2, passed=1, failed=1, skipped=0)
     found = classify_all(classifier(project), [summary], runs)[V2]
     assert (found.kind, found.polluter, found.verified) == (ORDER_DEPENDENT, None, True)
-    # the whole order, replayed exactly (seed 1), is the repro: it ran and failed every time
-    assert found.repro == replayed(1, A, C, B, V2)
+    # the whole order, in the order it failed in, is the repro: it ran and failed every time
+    assert found.repro == in_order(A, C, B, V2)
     assert found.note is not None
     assert "no single test" in found.note
     assert found.p_chance is not None
@@ -118,7 +116,7 @@ def test_two_setters_together_give_a_brittle_test_without_one_state_setter(
     summary = TestSummary(S2, passed=1, failed=1, skipped=0)
     found = classifier(project).classify(summary, runs)
     assert (found.kind, found.state_setter) == (BRITTLE, None)
-    assert found.passes_with == replayed(2, R1, C, R2, S2)
+    assert found.passes_with == in_order(R1, C, R2, S2)
     assert found.p_chance is not None
     assert found.p_chance <= 0.01 / 4
     assert run_printed(found.passes_with, project).returncode == 0

@@ -17,7 +17,7 @@ does not inflate it):
 5. What the cap (`--max-classify-runs`) leaves undecided is `non-deterministic`, with a note
    that order effects were not ruled out.
 
-Every repro command is one that ran: the pair, the test alone, the whole order as replayed, or
+Every repro command is one that ran: the pair, the test alone, the whole order (not reseeded), or
 for a non-deterministic test its failing seed repeated (run once here, with the probability of
 failing at least once that its `--count` was chosen for).
 """
@@ -275,15 +275,13 @@ class Classifier:
             )
         alone = chain.once(self.fixed([victim]))
         if passes(alone):
-            return self._victim(chain, test, order, replay)
+            return self._victim(chain, test, order)
         if fails(alone):
             return self._brittle(chain, test, iterations)
         seen = alone.value if alone is not None else "not run"  # None counts as failing
         return self._non_deterministic(chain, test, f"alone it was {seen}")
 
-    def _victim(
-        self, chain: _Chain, test: TestSummary, order: list[str], replay: list[str]
-    ) -> Finding:
+    def _victim(self, chain: _Chain, test: TestSummary, order: list[str]) -> Finding:
         """Passed alone, failed again in its failing order: who breaks it?"""
         victim = test.id
         alone_args = self.fixed([victim])
@@ -306,10 +304,13 @@ class Classifier:
                     repro_failed=k,
                     repro_deterministic=True,
                 )
-        if order and chain.trials(replay, k, fails) == k:
+        # The evidence runs keep the order but not the seed: pytest-randomly reseeds `random`
+        # from it, which would make a coin-flip test fail on every seeded run alike.
+        whole = self.fixed([*order, victim])
+        if order and chain.trials(whole, k, fails) == k:
             return Finding(
                 ORDER_DEPENDENT,
-                command(replay),
+                command(whole),
                 verified=True,
                 p_chance=chance(alone, 1 + k),
                 note="no single test before it breaks it: the tests before it do together",
@@ -356,7 +357,7 @@ class Classifier:
         )
         if chain.trials(pair, k, passes) == k:
             return replace(found, state_setter=setter, passes_with=command(pair))
-        whole = self.replayed(passing.seed, [*order, victim])
+        whole = self.fixed([*order, victim])  # not reseeded: see _victim
         if chain.trials(whole, k, passes) == k:
             return replace(
                 found,
