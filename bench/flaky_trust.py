@@ -1,8 +1,9 @@
 """Are the hunt's causal claims bets you can make? Planted ground truth, many seeds.
 
 A planted suite: coin-flip tests failing at rates 1/2, 1/4, 1/12 and 1/30 (randomness from
-`secrets`, which pytest-randomly does not reseed), a true order-dependent pair (a victim and
-its polluter), a true brittle pair (a test and its state setter) and stable tests. For each
+`secrets`, which pytest-randomly does not reseed) and one at 1/2 from `random` (which it
+does), a true order-dependent pair (a victim and its polluter), a true brittle pair (a test
+and its state setter) and stable tests. For each
 seed the hunt's iterations run once (`testgate flaky --count N --no-classify`); then the same
 iterations are classified at each alpha (`--resume` finds every iteration done and goes
 straight to classification), and with `--before SRC` by an older testgate too.
@@ -13,7 +14,7 @@ chance with probability <= alpha, so over the coin flips it classified at most a
 their number are expected to be wrong.
 
 Usage: nice -n 10 python bench/flaky_trust.py [--hunts 20] [--count 6] [--jobs 2]
-       [--alpha 0.001 --alpha 0.01] [--before /tmp/tg-before/src]
+       [--alpha 0.001 --alpha 0.01] [--before /tmp/tg-before/src ...]
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ COINS = {
     "tests/test_coins.py::test_coin_12": 12,
     "tests/test_coins.py::test_coin_30": 30,
 }
+# a coin flip driven by `random`: pytest-randomly reseeds it from the run's seed, so a replay of
+# a failing iteration fails it again for certain; only unseeded runs are independent trials
+RANDOM_COIN = "tests/test_random.py::test_random_coin_2"
+WRONG_IF_CAUSAL = (*COINS, RANDOM_COIN)
 VICTIM = "tests/test_pairs.py::test_victim"
 BRITTLE = "tests/test_pairs.py::test_brittle"
 POLLUTER = "tests/test_setters.py::test_polluter"
@@ -53,6 +58,8 @@ def planted_suite(root: Path, modules: int = 4, per_module: int = 6) -> Path:
         + "".join(
             f"def test_coin_{n}():\n    assert secrets.randbelow({n})\n\n" for n in COINS.values()
         ),
+        "tests/test_random.py": "import random\n\n"
+        "def test_random_coin_2():\n    assert random.random() < 0.5\n",
         "tests/test_pairs.py": textwrap.dedent(
             """
             from tests.state import STATE
@@ -110,7 +117,7 @@ class Tally:
             self.classified += 1
             self.classify_runs += int(t.get("classify_runs") or 0)
             kind, culprit = t["kind"], t.get("polluter") or t.get("state_setter")
-            if test_id in COINS:
+            if test_id in WRONG_IF_CAUSAL:
                 self.coins_classified += 1
                 if kind not in ("non-deterministic", None) or culprit:
                     self.wrong.append(f"seed {seed}: {test_id} {kind} {culprit or ''}".strip())
@@ -159,11 +166,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=6)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--alpha", type=float, action="append")
-    parser.add_argument("--before", help="the src folder of an older testgate to compare")
+    parser.add_argument(
+        "--before",
+        action="append",
+        default=[],
+        help="the src folder of an older testgate to compare (repeatable)",
+    )
     args = parser.parse_args()
     alphas = args.alpha or [0.001, 0.01]
     tallies = [Tally(f"alpha {a:g}", a) for a in alphas]
-    before = Tally("before", None) if args.before else None
+    befores = [(Tally(f"before {Path(src).parent.name}", None), src) for src in args.before]
     hunting = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         root = planted_suite(Path(tmp) / "planted")
@@ -176,18 +188,19 @@ def main() -> None:
                     root, [*common, "--resume", "--alpha", str(tally.alpha)], None
                 )
                 tally.add(report, seed, seconds)
-            if before is not None:
-                report, seconds = testgate(root, [*common, "--resume"], args.before)
-                before.add(report, seed, seconds)
-            for tally in [*tallies, *([before] if before else [])]:
+            for tally, src in befores:
+                report, seconds = testgate(root, [*common, "--resume"], src)
+                tally.add(report, seed, seconds)
+            for tally in [*tallies, *(t for t, _ in befores)]:
                 print(f"seed {seed} (so far) {tally.line()}", flush=True)
     print(
         f"\n== {args.hunts} hunts (--count {args.count}, seeds {args.first_seed}.."
         f"{args.first_seed + args.hunts - 1}), "
-        f"coin flips at 1/2 1/4 1/12 1/30, one order-dependent and one brittle pair; "
+        f"coin flips at 1/2 1/4 1/12 1/30 (secrets) and 1/2 (random), one order-dependent "
+        f"and one brittle pair; "
         f"iterations {hunting:.0f} s =="
     )
-    for tally in [*tallies, *([before] if before else [])]:
+    for tally in [*tallies, *(t for t, _ in befores)]:
         print(tally.line())
         for wrong in tally.wrong:
             print(f"    wrong: {wrong}")

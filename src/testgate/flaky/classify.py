@@ -5,7 +5,9 @@ the evidence decides (see `testgate.flaky.stats` for the bound and why looking a
 does not inflate it):
 
 1. Replay: the exact order it failed in (same seed, same order, same options) runs again. A
-   failure that does not come back is `non-deterministic`, and nothing is bisected.
+   failure that does not come back is `non-deterministic`, and nothing is bisected. The replay
+   only decides whether to go on: it is not counted as evidence (a test driven by `random`,
+   reseeded by pytest-randomly from that seed, fails on it for certain).
 2. Alone: the test on its own, one run per process (a test that fails only when repeated in
    one process is not made to look brittle). Passing alone points to a `polluter`, failing
    alone to a `state_setter`; a test that does both is `non-deterministic`.
@@ -299,7 +301,7 @@ class Classifier:
                     command(pair),
                     polluter=culprit,
                     verified=True,
-                    p_chance=chance(alone, 1 + k),
+                    p_chance=chance(alone, k),
                     repro_runs=k,
                     repro_failed=k,
                     repro_deterministic=True,
@@ -312,10 +314,10 @@ class Classifier:
                 ORDER_DEPENDENT,
                 command(whole),
                 verified=True,
-                p_chance=chance(alone, 1 + k),
+                p_chance=chance(alone, k),
                 note="no single test before it breaks it: the tests before it do together",
-                repro_runs=1 + k,
-                repro_failed=1 + k,
+                repro_runs=k,
+                repro_failed=k,
                 repro_deterministic=True,
             )
         return self._non_deterministic(
@@ -336,7 +338,6 @@ class Classifier:
             return self._non_deterministic(
                 chain, test, "alone it passed in some runs and failed in others"
             )
-        failed = 1 + alone  # the replay and every run alone
         passing = next((it for it in iterations if prefix(it, victim, failed=False)), None)
         if passing is None:
             return self._non_deterministic(
@@ -350,9 +351,9 @@ class Classifier:
             BRITTLE,
             command(alone_args),
             verified=True,
-            p_chance=chance(k, failed),
-            repro_runs=failed - 1,
-            repro_failed=failed - 1,
+            p_chance=chance(k, alone),
+            repro_runs=alone,
+            repro_failed=alone,
             repro_deterministic=True,
         )
         if chain.trials(pair, k, passes) == k:

@@ -135,17 +135,18 @@ def plan_claim(alpha: float, alone: int = 1, *, fails_alone: bool = False) -> tu
     one run alone: at least `alone` runs alone, then the fewest runs in context that meet
     `spend(alpha)`. With the default `alone`, the fewest runs in all, split evenly.
 
-    The replay counts with the failures: beside the context runs of a victim (it passes alone,
-    fails after others) or beside the alone runs of a brittle test (`fails_alone`).
+    The replay is not evidence: it reruns the failing iteration with its seed, and a test whose
+    randomness comes from `random` (which pytest-randomly reseeds from that seed) fails on it
+    for certain. Only the runs alone and in context, none of them seeded, are counted.
     """
     budget = spend(alpha)
     if fails_alone:
-        _, more = balanced_plan(budget, 0, 2)
+        _, more = balanced_plan(budget, 0, 1)
         alone = max(alone, 1 + more)
-        return alone, still_needed(budget, 0, 1 + alone, more="passes")
-    more, _ = balanced_plan(budget, 1, 1)
+        return alone, still_needed(budget, 0, alone, more="passes")
+    more, _ = balanced_plan(budget, 1, 0)
     alone = max(alone, 1 + more)
-    return alone, still_needed(budget, alone, 1, more="failures")
+    return alone, still_needed(budget, alone, 0, more="failures")
 
 
 def fails_at_least_once(rate: float, runs: int) -> float:
