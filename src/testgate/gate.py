@@ -77,6 +77,13 @@ def gather(
     root, reports_dir = config.root, config.reports_dir
     files = reader.junit_files(reports_dir)
     reports, errors = reader.read_reports(files, root, within=(root, reports_dir))
+    d = config.durations
+    judged = d.max_test is not None or d.paths or d.max_session or d.max_regression
+    samples, problem = (
+        history.samples(config, reports, fingerprint())
+        if "durations" in which and reports and judged
+        else (None, None)
+    )
     base, base_error = _baseline(config, baseline, which)
     coverage = _coverage(config, reports) if "coverage" in which else None
     diff = diff_error_text = None
@@ -106,6 +113,8 @@ def gather(
         commit=_commit(config) if "flaky" in which else None,
         line_of=reader.line_finder(root),
         under_coverage=reader.measured_under_coverage(reports_dir) if "durations" in which else (),
+        samples=samples,
+        history_problem=problem,
     )
 
 
@@ -226,13 +235,8 @@ def judge(inputs: GateInputs, config: Config, which: Collection[str] = ALL) -> G
     if "coverage" in which and inputs.coverage is not None:
         checks += _coverage_checks(inputs.coverage, inputs, config)
     if "durations" in which and reports:
-        d = config.durations
-        judged = d.max_test is not None or d.paths or d.max_session or d.max_regression
-        samples, problem = (
-            history.samples(config, reports, fingerprint()) if judged else (None, None)
-        )
-        if problem is not None:
-            why = f"{problem}; duration budgets judged on this run's figures alone"
+        if inputs.history_problem is not None:
+            why = f"{inputs.history_problem}; duration budgets judged on this run's figures alone"
             checks.append(CheckResult("inputs.history", Status.WARN, why))
         checks += duration_checks.check_durations(
             reports,
@@ -240,7 +244,7 @@ def judge(inputs: GateInputs, config: Config, which: Collection[str] = ALL) -> G
             base.durations if base else None,
             line_of=inputs.line_of,
             given=base.source if base else None,
-            samples=samples,
+            samples=inputs.samples,
         )
         if inputs.under_coverage:
             checks = [

@@ -15,7 +15,6 @@ from testgate import history
 from testgate._machine import cpu_model, fingerprint
 from testgate.checks import CheckResult, GateResult, Status
 from testgate.checks.durations import (
-    Samples,
     check_regressions,
     check_sessions,
     check_test_limits,
@@ -28,6 +27,7 @@ from testgate.gate import evaluate
 from testgate.history import queries, record_run, store
 from testgate.history.record import Provenance
 from testgate.model import Case, JUnitReport, Outcome
+from testgate.model.durations import Samples
 
 MACHINE = "Test CPU @ 1GHz; 2 cores; CPython 3.11"
 HERE = Provenance("c1", "main", None)

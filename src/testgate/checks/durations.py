@@ -13,14 +13,14 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from testgate.checks import Annotation, CheckResult, Status
 from testgate.checks._common import glob_match, num, plural, secs, specificity, status
 from testgate.config import DurationsBudget
 from testgate.model import Case, JUnitReport
-from testgate.model.durations import file_of, per_test
+from testgate.model.durations import Samples, file_of, per_test
 
 MAX_LISTED = 50
 _SHARD = re.compile(r"^(.+)-\d+$")
@@ -51,20 +51,6 @@ class Summary:
     workers: int
     projected: float
     per_test: Mapping[str, float]  # node id -> seconds (mean over repetitions)
-
-
-@dataclass(frozen=True)
-class Samples:
-    """Earlier figures from the run history: the same sessions on the same kind of machine.
-
-    `sessions` and `tests` map to the earlier runs' seconds, oldest first; the checks add this
-    run's figure and judge the median of the last `window`. `origin` says where they came
-    from (or why there are none), for the check details."""
-
-    window: int
-    origin: str
-    sessions: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
-    tests: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

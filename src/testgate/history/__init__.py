@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from testgate.checks.durations import Samples, session_of, session_stamps
+from testgate.checks.durations import session_of, session_stamps
 from testgate.errors import TestgateError, UsageError
 from testgate.history import queries, store
 from testgate.history.queries import baseline, duration_samples
 from testgate.history.record import record_flaky, record_run
+from testgate.model.durations import Samples
 from testgate.model.gate import Baseline, CoverageBaseline
 from testgate.model.history import FileTotals, HistoryBaseline, HistoryView
 

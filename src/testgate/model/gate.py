@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from testgate.model import Case, CoverageData, JUnitReport
 from testgate.model.diff import Diff, Parsed
+from testgate.model.durations import Samples
 from testgate.model.flaky import FlakyReport
 from testgate.model.results import GateResult
 from testgate.model.shards import ShardFolder
@@ -92,6 +93,8 @@ class GateInputs:
     commit: str | None = None  # the commit under test, which a burn-in must match
     line_of: Callable[[Case], int | None] | None = None  # test sources, read on demand
     under_coverage: tuple[str, ...] = ()  # sessions whose durations were measured under coverage
+    samples: Samples | None = None  # earlier durations from the history, when budgets need them
+    history_problem: str | None = None  # why the history could not be read
 
     @property
     def coverage_data(self) -> CoverageData | None:
