@@ -142,6 +142,8 @@ def test_carried_options_drop_test_paths_and_what_changes_which_tests_run() -> N
         "-p", "myplugin", "-o", "addopts=", "-q",
     )  # fmt: skip
     assert carried_options([], []) == ()
+    # paths pytest took from `testpaths`, not from the command line: nothing to remove
+    assert carried_options(["-q"], ["tests/unit", "tests/integration"]) == ("-q",)
 
 
 def test_a_hunt_without_pytest_repeat_says_so_instead_of_shorter_repros(
