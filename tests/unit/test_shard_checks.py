@@ -28,6 +28,24 @@ def test_all_shards_present_passes() -> None:
     assert result.message == "all 3 'unit' shards reported"
 
 
+def test_shards_of_sessions_per_python_version_are_told_apart() -> None:
+    """nox writes `unit-py3.12-2.xml` for shard 2 of unit on 3.12 (python=[...] sessions)."""
+    names = ["unit-py3.10.xml", "unit-py3.11-1.xml", "unit-py3.11-2.xml", "unit-py3.12-1.xml"]
+    result = check_shards(names, splits={"unit-py3.11": [2], "unit-py3.12": [2]})
+    assert result is not None
+    assert result.status is Status.FAIL
+    assert result.message == "1 of 2 'unit-py3.12' shards missing: unit-py3.12-2.xml"
+    names.append("unit-py3.12-2.xml")
+    result = check_shards(names, splits={"unit-py3.11": [2], "unit-py3.12": [2]})
+    assert result is not None
+    assert result.status is Status.PASS
+    names.append("unit-py3.10-1.xml")  # a shard of 3.10 nobody said was sharded
+    result = check_shards(names, splits={"unit-py3.11": [2], "unit-py3.12": [2]})
+    assert result is not None
+    assert result.status is Status.FAIL
+    assert result.message.startswith("unit-py3.10-K.xml shards (1) but no record")
+
+
 def test_a_missing_shard_fails_and_names_the_file() -> None:
     result = check_shards(["unit-1.xml", "unit-3.xml"], splits={"unit": {3}})
     assert result is not None

@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # `S-K.xml` (shard K of session S) and its manifest `S-K.json`
-SHARD_NAME = re.compile(r"^(?P<session>[A-Za-z0-9_.]+)-(?P<group>[1-9][0-9]*)\.(?P<ext>xml|json)$")
+# S-K.xml / S-K.json; S may hold dashes itself: `unit-py3.12-2.xml` is shard 2 of `unit-py3.12`
+SHARD_NAME = re.compile(
+    r"^(?P<session>[A-Za-z0-9_.][A-Za-z0-9_.-]*?)-(?P<group>[1-9][0-9]*)\.(?P<ext>xml|json)$"
+)
 
 
 @dataclass(frozen=True)
