@@ -45,8 +45,6 @@ _REPEAT_SUFFIX = re.compile(r"-?\d+-\d+\]$")
 
 
 def _short(value: Any) -> str:
-    if value is _MISSING:
-        return "<absent>"
     try:
         text = repr(value)
     except Exception:  # a broken __repr__ is the test's business, not ours

@@ -9,7 +9,6 @@ chance, at most 1/4 a trial, is below alpha) before it is called `non-idempotent
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from testgate import _atomic
-from testgate.errors import InputError
 from testgate.flaky.classify import command
 from testgate.flaky.runner import Record, base_id, run_pytest
 from testgate.flaky.trials import FIXED_ORDER, Trials, deterministic_runs, failed, passed
@@ -39,20 +37,6 @@ class TwicePass:
 
     def state(self) -> dict[str, Any]:
         return {**self.to_json(), "suspects": list(self.suspects)}
-
-    @classmethod
-    def from_state(cls, data: dict[str, Any]) -> TwicePass:
-        try:
-            return cls(
-                int(data["seed"]),
-                str(data["status"]),
-                str(data["junit"]),
-                tuple(str(s) for s in data["suspects"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            raise InputError(
-                f"{NAME}.json: not a record of the twice pass; run testgate flaky again"
-            ) from None
 
 
 @dataclass(frozen=True)
@@ -95,17 +79,6 @@ def run_twice(
     found = TwicePass(seed, run.status, relative, suspects(run.records, run.order))
     _atomic.write_json(work / f"{NAME}.json", found.state())
     return found
-
-
-def load(work: Path) -> TwicePass | None:
-    path = work / f"{NAME}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        raise InputError(f"{path}: unreadable record of the twice pass; run again") from None
-    return TwicePass.from_state(data)
 
 
 def confirm(trials: Trials, test_id: str) -> NonIdempotent | None:
