@@ -67,6 +67,7 @@ def write_state(tmp_path: Path, **state: object) -> Path:
     [
         (["--seed", "6"], "--resume continues the hunt with seed 5; drop --seed"),
         (["--", "other"], "with its own pytest arguments; drop them"),
+        (["--slice", "1/2"], "--resume continues the hunt with its own --slice; drop --slice"),
     ],
 )
 def test_resume_refuses_a_different_hunt(
