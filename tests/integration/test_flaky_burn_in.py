@@ -75,8 +75,10 @@ def branch(tmp_path_factory: pytest.TempPathFactory) -> Result:
     make_project(root, {**BASE, **NEW})
     (root / "tests/test_old.py").write_text(BASE["tests/test_old.py"] + "# touched\n")
     commit(root, "new tests")
-    (root / "reports").mkdir()
+    (root / "reports/flaky-new").mkdir(parents=True)
     (root / "reports/flaky.json").write_text('{"a full hunt": "untouched"}')
+    (root / "reports/flaky-new/run-99.json").write_text("{}")  # an earlier, longer burn-in
+    (root / "reports/flaky-new/notes.txt").write_text("mine")
     return burn_in(root, "--base", "trunk")
 
 
@@ -89,6 +91,8 @@ def test_without_history_the_changed_files_tests_are_new(branch: Result) -> None
         [*NEW_IDS, "tests/test_old.py::test_a", "tests/test_old.py::test_b"]
     )
     assert (branch.root / "reports/flaky.json").read_text() == '{"a full hunt": "untouched"}'
+    assert not (branch.root / "reports/flaky-new/run-99.json").exists()  # not mixed in
+    assert (branch.root / "reports/flaky-new/notes.txt").read_text() == "mine"
 
 
 def test_repetitions_follow_durations_and_orders_vary(branch: Result) -> None:
@@ -167,7 +171,12 @@ def test_burn_in_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         (["--new", "--count", "3"], "--new decides each new test's runs by its duration"),
         (["--base", "trunk"], "--base names the base of a burn-in: add --new"),
         (["--new", "--base", "nowhere"], "--base nowhere: not a commit git knows"),
+        (["--new"], "no base branch found in"),  # only `trunk`: none of the usual names
+        (["--new", "--base", "orphan"], "no history of orphan in"),  # and no merge base
     ]
+    git(root, "checkout", "-q", "--orphan", "orphan")
+    commit(root, "unrelated")
+    git(root, "checkout", "-q", "trunk")
     for argv, message in cases:
         assert main_in(root, ["flaky", *argv]) == 2
         err = capsys.readouterr().err

@@ -187,6 +187,20 @@ def test_combine_refuses_missing_and_mismatched_slices(
     assert "commit" in _combine_error(project, s1, s2, forged, capsys=capsys)
 
     data["commit"] = json.loads((s1 / "flaky" / "slice.json").read_text())["commit"]
+    # one slice agrees with itself, but not with this checkout or these tools
+    alone = tmp_path / "alone"
+    shutil.copytree(s1, alone)
+    own = json.loads((alone / "flaky" / "slice.json").read_text())
+    (alone / "flaky" / "slice.json").write_text(json.dumps({**own, "commit": "1" * 40}))
+    assert f"the slices ran at commit {'1' * 40} but" in _combine_error(
+        project, alone, capsys=capsys
+    )
+    other_tools = {**own["environment"], "pytest": "0.0.1"}
+    (alone / "flaky" / "slice.json").write_text(json.dumps({**own, "environment": other_tools}))
+    err = _combine_error(project, alone, capsys=capsys)
+    assert "the slices ran with tool versions" in err
+    assert "combine where the slices ran" in err
+
     data["finished"] = data["finished"][:1]
     data["complete"] = False
     manifest.write_text(json.dumps(data))

@@ -136,6 +136,11 @@ def test_recorded_durations_balance_the_groups(
     assert main([*argv, "--manifest", str(manifest)]) == 0
     assert capsys.readouterr().out.startswith("group")
     assert plan_file.read_text().splitlines() == first
+    # --plan with a group but no --output: the plan alone, no ids mixed into it
+    assert main(["shard", "--splits", "2", "--group", "1", "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("group")
+    assert not set(first) & set(out.splitlines())
     note = json.loads(manifest.read_text())
     assert (note["splits"], note["group"], note["tests"]) == (2, 1, len(first))
 

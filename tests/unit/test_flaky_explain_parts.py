@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from testgate.commands.flaky import _options, _print_summary
-from testgate.flaky import causes, explain, fixes, state
+from testgate.flaky import causes, explain, fixes, slices, state
 from testgate.flaky.aggregate import Iteration, TestSummary
 from testgate.flaky.classify import Finding
 from testgate.flaky.hunt import Settings
@@ -243,3 +243,21 @@ def test_a_probabilistic_repro_says_how_likely_it_fails(capsys: pytest.CaptureFi
     assert "### `t.py::bare`: non-deterministic, cause unknown" in why
     assert "Repro (" not in why  # neither the classifier nor the cause gave it a repro
     assert "| random: seeds | 12 | 6 |" in why
+
+
+def test_combining_slices_clears_an_earlier_hunt_s_files_but_nothing_else(tmp_path: Path) -> None:
+    settings = Settings(tmp_path, tmp_path / "all", 2, 5, 1, 60.0)
+    folder = tmp_path / "slice-1" / "flaky"
+    folder.mkdir(parents=True)
+    it = Iteration(1, 9, "completed", 0, "slice-1/flaky/run-01.xml", 0.5, (), ())
+    (folder / "run-01.json").write_text(json.dumps(it.to_json()))
+    (folder / "run-01.xml").write_text("<testsuites/>")
+    settings.work.mkdir(parents=True)
+    for stale in ("run-02.json", "classify-1.jsonl", "slice.json", "state.json"):
+        (settings.work / stale).write_text("{}")
+    (settings.work / "notes.txt").write_text("mine")
+    [moved] = slices.combine([slices.Slice(folder, {"slice": 1, "finished": [1]})], settings)
+    assert (moved.iteration, moved.junit) == (1, "all/flaky/run-01.xml")
+    assert sorted(p.name for p in settings.work.iterdir()) == [
+        "notes.txt", "run-01.json", "run-01.xml",
+    ]  # fmt: skip
