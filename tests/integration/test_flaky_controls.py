@@ -15,7 +15,8 @@ from test_flaky_hunt import make_project, run_printed
 
 from testgate.flaky import causes, fixes, leaks, state
 from testgate.flaky.aggregate import TestSummary
-from testgate.flaky.explain import explain_all
+from testgate.flaky.classify import Finding
+from testgate.flaky.explain import Contradicted, _leak, explain_all
 from testgate.flaky.runner import run_pytest
 from testgate.flaky.trials import Trials
 
@@ -272,6 +273,31 @@ def test_a_suspect_that_passes_twice_in_a_fresh_process_is_not_non_idempotent(
     )  # fmt: skip
     assert found == {}
     assert trials.runs == 1
+
+
+def test_a_pair_that_passes_when_explained_contradicts_the_claim(tmp_path: Path) -> None:
+    # the victim fails its first run only: the printed pair failed, the next run of it passes
+    root = make_project(tmp_path / "p", {**LEAKY, "tests/test_first.py": FIRST_RUN_ONLY})
+    trials = Trials(root, tmp_path / "work", timeout=60, alpha=0.5)  # one failing run decides
+    claim = Finding("order-dependent", "python -m pytest", polluter=LEAKY_ID + "test_sets_the_flag",
+                    verified=True)  # fmt: skip
+    with pytest.raises(Contradicted, match="did not behave as claimed"):
+        _leak(trials, claim, "tests/test_first.py::test_first_run_fails", known=5)
+    assert trials.runs == 2  # the repro (failed), then the pair under the state plugin (passed)
+    assert (root / "tests" / "first.txt").read_text() == "2"
+
+
+FIRST_RUN_ONLY = """
+from pathlib import Path
+
+FIRST = Path(__file__).with_name("first.txt")
+
+
+def test_first_run_fails():
+    n = int(FIRST.read_text()) + 1 if FIRST.exists() else 1
+    FIRST.write_text(str(n))
+    assert n > 1
+"""
 
 
 BROKEN_FIX = {
