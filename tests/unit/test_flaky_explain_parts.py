@@ -84,14 +84,15 @@ def test_the_file_walk_skips_build_metadata_the_root_inside_tmp_and_stops_at_the
     (root / "a.txt").write_text("a")
     (tmp / "left.txt").write_text("b")
     monkeypatch.setitem(sys.modules, "imported_as_absent", None)  # `import` fails on it: skipped
-    items = state.Snapshotter(root, tmp).take()
+    snap = state.Snapshotter(root, tmp)
+    items = snap.take()
     files = sorted(k for k in items if k.startswith("file "))
     assert files == ["file $TMPDIR/left.txt", "file a.txt"]
     assert "sys.modules['imported_as_absent']" not in items
     for i in range(5):
         (root / f"more{i}.txt").write_text("m")
     monkeypatch.setattr(state, "MAX_FILES", 3)  # a huge tree: the walk stops, it does not hang
-    capped = [k for k in state.Snapshotter(root, tmp).take() if k.startswith("file ")]
+    capped = [k for k in snap.take() if k.startswith("file ")]
     assert len(capped) == 3
 
 
