@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -375,3 +377,38 @@ def test_the_state_log_names_tests_as_invoked_and_the_recorder_runs_without_xdis
 
 
 SET_ENV = "import os\n\n\ndef test_set():\n    os.environ['SET_BY_TEST'] = '1'\n"
+
+
+def test_an_interrupted_slice_says_how_to_continue_and_resume_finishes_it(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", {"tests/test_slow.py": SLOW})
+    argv = [sys.executable, "-m", "testgate", "flaky", "--count", "4", "--jobs", "1", "--seed",
+            "5", "--slice", "1/2"]  # fmt: skip
+    proc = subprocess.Popen(
+        argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal would
+    )  # fmt: skip
+    first = root / "reports/flaky/run-01.json"
+    deadline = time.monotonic() + 120
+    while not first.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert first.exists()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert err.endswith(
+        "interrupted after 1 of 2 iterations of slice 1/2; continue with testgate flaky --resume\n"
+    )
+    manifest = json.loads((root / "reports/flaky/slice.json").read_text())
+    assert (manifest["finished"], manifest["complete"]) == ([1], False)
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "testgate", "flaky", "--resume"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "slice 1/2 of a 4-iteration hunt (seed 5): iterations 1, 3" in resumed.stdout
+    manifest = json.loads((root / "reports/flaky/slice.json").read_text())
+    assert (manifest["finished"], manifest["complete"]) == ([1, 3], True)
+
+
+SLOW = "import time\n\n\ndef test_slow():\n    time.sleep(1.5)\n"
