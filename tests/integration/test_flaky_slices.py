@@ -211,9 +211,22 @@ def test_combine_refuses_missing_and_mismatched_slices(
 
     data["finished"], data["complete"] = data["iterations"], True
     manifest.write_text(json.dumps(data))
+    record = (forged / "flaky" / "run-03.json").read_text()
     (forged / "flaky" / "run-03.json").write_text('{"iteration": 3')  # cut short
     err = _combine_error(project, s1, s2, forged, capsys=capsys)
-    assert "iteration 3 of slice 3 unreadable" in err
+    assert "run-03.json: not valid JSON" in err
+    assert "iteration 3 of slice 3: run that slice again" in err
+
+    # an artifact's run log that points out of the slice is never copied into the reports
+    (forged / "flaky" / "run-03.json").write_text(record)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the reports")
+    log = forged / "flaky" / "run-03.log"
+    log.unlink(missing_ok=True)
+    log.symlink_to(secret)
+    err = _combine_error(project, s1, s2, forged, capsys=capsys)
+    assert "run-03.log: outside the project; refused" in err
+    assert not (project / "bad" / "flaky" / "run-03.log").exists()
 
 
 def test_slice_usage_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

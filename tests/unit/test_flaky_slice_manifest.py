@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,10 @@ def test_a_slice_is_read_from_its_reports_folder_or_its_flaky_folder(tmp_path: P
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ("{not json", "unreadable slice manifest"),
+        ("{not json", "slice.json: not valid JSON at line 1, .*; run that slice again"),
+        ("[" * 100_000 + "]" * 100_000, "slice.json: .*; run that slice again"),  # too deep
+        ({**GOOD, "finished": [2, "5"]}, "slice manifest without slice, args or iterations"),
+        ({**GOOD, "finished": [2, 10**9]}, "slice manifest without slice, args or iterations"),
         ({"meta": {"kind": "other"}}, "not a testgate slice manifest"),
         ({**GOOD, "meta": {"format": 9, "kind": KIND}}, "slice manifest format 9 is not 1"),
         ({**GOOD, "slice": "2"}, "slice manifest without slice, args or iterations"),
@@ -44,6 +48,26 @@ def test_broken_manifests_are_one_line_errors(tmp_path: Path, data: object, mess
     with pytest.raises(InputError, match=message) as caught:
         _read(folder)
     assert "\n" not in caught.value.message
+
+
+def test_a_manifest_that_is_not_a_regular_file_or_too_big_is_refused(tmp_path: Path) -> None:
+    """Slices are CI artifacts: a FIFO would block a plain read, a huge file exhaust memory."""
+    folder = tmp_path / "r" / "flaky"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / MANIFEST)
+    with pytest.raises(InputError, match="a FIFO, not a regular file; refused"):
+        _read(folder)
+    (folder / MANIFEST).unlink()
+    (folder / MANIFEST).write_text(json.dumps({**GOOD, "pad": "x" * (2 * 1024 * 1024)}))
+    with pytest.raises(
+        InputError, match=r"over the 1\.0 MiB limit; refused unread; run that slice again"
+    ):
+        _read(folder)
+    (folder / MANIFEST).unlink()
+    (folder / MANIFEST).symlink_to(tmp_path / "elsewhere.json")
+    (tmp_path / "elsewhere.json").write_text(json.dumps(GOOD))
+    with pytest.raises(InputError, match="outside the project; refused"):
+        _read(folder)
 
 
 def test_a_folder_without_a_slice(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from testgate import __version__, _atomic
+from testgate._safeio import MANIFEST_BYTES, read_bytes, read_json
 from testgate.errors import InputError, UsageError
 from testgate.flaky.aggregate import Iteration
 from testgate.flaky.hunt import Settings
@@ -27,6 +28,8 @@ MANIFEST = "slice.json"
 MANIFEST_FORMAT = 1
 KIND = "testgate-flaky-slice"
 RUN_SUFFIXES = (".xml", ".jsonl", ".log")
+MAX_ITERATIONS = 1_000_000
+BRIEF = 200
 
 
 def parse_slice(text: str) -> tuple[int, int]:
@@ -120,17 +123,16 @@ def _read(path: Path) -> Slice:
     """A slice's report folder (with flaky/slice.json) or its flaky/ folder itself."""
     folder = path / "flaky" if (path / "flaky" / MANIFEST).is_file() else path
     file = folder / MANIFEST
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not file.exists():
         raise InputError(
             f"{path}: no flake-hunt slice here (flaky/{MANIFEST} missing); pass the --reports "
             "folders of testgate flaky --slice K/M runs"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"{file}: unreadable slice manifest ({exc}); run that slice again"
-        ) from None
+        )
+    try:
+        # slices are CI artifacts: a regular file inside the slice, size-capped, strict JSON
+        data = read_json(file, within=(folder,), limit=MANIFEST_BYTES)
+    except InputError as exc:
+        raise InputError(f"{exc.message}; run that slice again") from None
     ok = (
         isinstance(data, dict)
         and isinstance(data.get("meta"), dict)
@@ -149,9 +151,14 @@ def _read(path: Path) -> Slice:
         or not isinstance(data.get("slice"), int)
         or not isinstance(args.get("slices"), int)
         or not isinstance(data.get("finished"), list)
+        or not all(_iteration_number(i) for i in data["finished"])
     ):
         raise InputError(f"{file}: slice manifest without slice, args or iterations; run it again")
     return Slice(folder, data)
+
+
+def _iteration_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ITERATIONS
 
 
 def _differs(slices: Sequence[Slice], key: str, shown: str) -> None:
@@ -166,7 +173,8 @@ def _differs(slices: Sequence[Slice], key: str, shown: str) -> None:
 
 
 def _brief(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= BRIEF else text[: BRIEF - 3] + "..."
 
 
 def read_slices(paths: Sequence[Path], root: Path) -> list[Slice]:
@@ -235,17 +243,24 @@ def combine(slices: Sequence[Slice], settings: Settings) -> list[Iteration]:
             name = settings.name(int(i))
             record = s.folder / f"{name}.json"
             try:
-                it = Iteration.from_json(json.loads(record.read_text(encoding="utf-8")))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+                it = Iteration.from_json(read_json(record, within=(s.folder,)))
+            except InputError as exc:
+                raise InputError(
+                    f"{exc.message}; iteration {i} of slice {s.index}: run that slice again"
+                ) from None
+            except (ValueError, KeyError, TypeError) as exc:
                 raise InputError(
                     f"{record}: iteration {i} of slice {s.index} unreadable ({exc}); run that "
                     "slice again"
                 ) from None
             for suffix in RUN_SUFFIXES:
-                try:
-                    files[name + suffix] = (s.folder / (name + suffix)).read_bytes()
-                except FileNotFoundError:
+                run_file = s.folder / (name + suffix)
+                if not run_file.exists():
                     continue  # a crashed run may have no log; its records are in the .json
+                try:
+                    files[name + suffix] = read_bytes(run_file, within=(s.folder,))
+                except InputError as exc:
+                    raise InputError(f"{exc.message}; run that slice again") from None
             iterations.append(it)
     work = settings.work
     work.mkdir(parents=True, exist_ok=True)
