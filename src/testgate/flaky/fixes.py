@@ -93,16 +93,26 @@ def _module_attr(key: str) -> tuple[str, str] | None:
     return (module, attr) if module and attr.isidentifier() else None
 
 
-def leak_fix(root: Path, culprit: str, leaked: Sequence[str]) -> Patch | None:
-    """An autouse fixture in the culprit's module restoring each leaked item after its tests."""
-    file = _file_of(culprit)
+def _autouse_fixture(
+    root: Path, test_id: str, imports: Sequence[str], signature: str, body: Sequence[str]
+) -> Patch | None:
+    """The patch appending one autouse fixture (`signature` is its `def` line) to the test's
+    module; None when the module cannot be read."""
+    file = _file_of(test_id)
     try:
         source = (root / file).read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
+    lines = ["@pytest.fixture(autouse=True)", signature, *(f"    {line}" for line in body)]
+    patched = _append(_with_imports(source, sorted({"pytest", *imports})), "\n".join(lines) + "\n")
+    return Patch(file, source, patched)
+
+
+def leak_fix(root: Path, culprit: str, leaked: Sequence[str]) -> Patch | None:
+    """An autouse fixture in the culprit's module restoring each leaked item after its tests."""
     body: list[str] = []
     after: list[str] = []
-    imports = {"pytest"}
+    imports: set[str] = set()
     env_names: list[str] = []
     for key in leaked:
         env = re.fullmatch(r"os\.environ\[(.+)\]", key)
@@ -147,47 +157,49 @@ def leak_fix(root: Path, culprit: str, leaked: Sequence[str]) -> Patch | None:
         ]
     needs_request = any("request." in line for line in after)
     args = "monkeypatch, request" if needs_request else "monkeypatch"
-    lines = [
-        "@pytest.fixture(autouse=True)",
+    return _autouse_fixture(
+        root,
+        culprit,
+        sorted(imports),
         f"def _restore_leaked_state({args}):",
-        f'    """{MARK}: these tests leaked {", ".join(leaked)}; put it back after each."""',
-        *(f"    {line}" for line in body),
-        "    yield",
-        *(f"    {line}" for line in after),
-    ]
-    patched = _append(_with_imports(source, sorted(imports)), "\n".join(lines) + "\n")
-    return Patch(file, source, patched)
+        [
+            f'"""{MARK}: these tests leaked {", ".join(leaked)}; put it back after each."""',
+            *body,
+            "yield",
+            *after,
+        ],
+    )
 
 
 def seed_fix(root: Path, test_id: str, seed: int) -> Patch | None:
-    file = _file_of(test_id)
-    source = (root / file).read_text(encoding="utf-8")
-    lines = [
-        "@pytest.fixture(autouse=True)",
+    return _autouse_fixture(
+        root,
+        test_id,
+        ["os", "random"],
         "def _seeded_randomness(monkeypatch):",
-        f'    """{MARK}: every random source here draws from one generator seeded with {seed}."""',
-        f"    generator = random.Random({seed})",
-        f"    random.seed({seed})",
-        "    monkeypatch.setattr(os, 'urandom', generator.randbytes)",
-        "    # SystemRandom, and so secrets, read random._urandom",
-        "    monkeypatch.setattr(random, '_urandom', generator.randbytes)",
-    ]
-    patched = _append(_with_imports(source, ["os", "pytest", "random"]), "\n".join(lines) + "\n")
-    return Patch(file, source, patched)
+        [
+            f'"""{MARK}: every random source here draws from one generator seeded with {seed}."""',
+            f"generator = random.Random({seed})",
+            f"random.seed({seed})",
+            "monkeypatch.setattr(os, 'urandom', generator.randbytes)",
+            "# SystemRandom, and so secrets, read random._urandom",
+            "monkeypatch.setattr(random, '_urandom', generator.randbytes)",
+        ],
+    )
 
 
 def clock_fix(root: Path, test_id: str, epoch: float) -> Patch | None:
-    file = _file_of(test_id)
-    source = (root / file).read_text(encoding="utf-8")
-    lines = [
-        "@pytest.fixture(autouse=True)",
+    return _autouse_fixture(
+        root,
+        test_id,
+        ["time"],
         "def _pinned_clock(monkeypatch):",
-        f'    """{MARK}: the wall clock is pinned, so the outcome does not depend on when."""',
-        f"    monkeypatch.setattr(time, 'time', lambda: {epoch!r})",
-        f"    monkeypatch.setattr(time, 'time_ns', lambda: {int(epoch * 1e9)})",
-    ]
-    patched = _append(_with_imports(source, ["pytest", "time"]), "\n".join(lines) + "\n")
-    return Patch(file, source, patched)
+        [
+            f'"""{MARK}: the wall clock is pinned, so the outcome does not depend on when."""',
+            f"monkeypatch.setattr(time, 'time', lambda: {epoch!r})",
+            f"monkeypatch.setattr(time, 'time_ns', lambda: {int(epoch * 1e9)})",
+        ],
+    )
 
 
 _ORDER_TAKERS = frozenset(("list", "tuple", "next", "iter", "enumerate"))
