@@ -165,3 +165,99 @@ def test_coverage_settings_from_ini_files(tmp_path: Path) -> None:
     assert settings["run"]["patch"] == ["subprocess"]
     assert branch_enabled(settings)
     assert coverage_settings(tmp_path / "none") == (None, {})
+
+
+# --- the less common spellings and the files that say nothing -------------------------------
+
+
+def test_testpaths_as_one_string_in_pyproject(tmp_path: Path) -> None:
+    """pytest accepts `testpaths = "a b"` in [tool.pytest.ini_options] (an ini-style string)."""
+    make(tmp_path, {"pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = "checks more"\n'})
+    assert pytest_testpaths(tmp_path) == ("checks", "more")
+
+
+def test_a_pytest_section_without_testpaths_leaves_discovery_to_pytest(tmp_path: Path) -> None:
+    make(tmp_path, {"pytest.ini": "[pytest]\naddopts = -ra\n", "tests/test_a.py": ""})
+    assert pytest_testpaths(tmp_path) == ()
+    assert detect(tmp_path).unit == ("tests",)
+
+
+def test_a_pytest_ini_that_is_not_ini_is_read_as_saying_nothing(tmp_path: Path) -> None:
+    """pytest reports a broken pytest.ini itself; the layout must not crash the noxfile."""
+    make(tmp_path, {"pytest.ini": "testpaths = no section header\n"})
+    assert pytest_testpaths(tmp_path) == ()
+
+
+def test_only_an_integration_folder_runs_nothing_twice(tmp_path: Path) -> None:
+    """No unit folder: pytest's own discovery would find the integration tests too, so the unit
+    session leaves them to their session."""
+    layout = detect(make(tmp_path, {"integration_tests/test_b.py": ""}))
+    assert layout.unit == ()
+    assert layout.integration == ("integration_tests",)
+    assert layout.unit_ignore == ("integration_tests",)
+    assert layout.notes["unit"] == "pytest's own discovery"
+
+
+def test_malformed_group_and_extra_tables_fall_through_to_requirements_files(
+    tmp_path: Path,
+) -> None:
+    make(tmp_path, {
+        "pyproject.toml": (
+            'dependency-groups = ["test"]\n'
+            '[project]\nname = "x"\noptional-dependencies = ["test"]\n'
+        ),
+        "requirements-test.txt": "pytest\n",
+    })  # fmt: skip
+    layout = detect(tmp_path)
+    assert (layout.groups, layout.extras) == ((), ())
+    assert layout.requirements == ("requirements-test.txt",)
+    assert layout.notes["requirements"] == "-r requirements-test.txt"
+
+
+def test_install_origin_with_an_unusable_direct_url_falls_back_to_the_checkout(
+    tmp_path: Path,
+) -> None:
+    make(tmp_path, {"pyproject.toml": '[project]\nname = "testgate"\n'})
+    package = tmp_path / "src" / "testgate"
+    # direct_url.json without a url string (PEP 610 requires one): not trusted
+    assert install_origin(package, json.dumps({"dir_info": {}}), "1.0", None) == (
+        "-e",
+        str(tmp_path),
+    )
+    # installed from an index, but this code is not that installed copy: the checkout it is
+    other_site = tmp_path / "venv" / "site-packages"
+    assert install_origin(package, None, "1.0", other_site) == ("-e", str(tmp_path))
+
+
+def test_install_origin_keeps_a_subdirectory(tmp_path: Path) -> None:
+    url = json.dumps({
+        "url": "https://example.invalid/mono.git",
+        "vcs_info": {"vcs": "git"},
+        "subdirectory": "tools/testgate",
+    })  # fmt: skip
+    assert install_origin(tmp_path, url, "1.0", tmp_path) == (
+        "testgate @ git+https://example.invalid/mono.git#subdirectory=tools/testgate",
+    )
+
+
+def test_coverage_rcfile_in_toml_without_coverage_tables(tmp_path: Path) -> None:
+    """$COVERAGE_RCFILE naming a TOML file is that file, even when it configures nothing."""
+    make(tmp_path, {"cov.toml": "[tool.other]\nx = 1\n"})
+    assert coverage_settings(tmp_path, "cov.toml") == ("cov.toml", {})
+
+
+def test_coverage_settings_skip_files_that_say_nothing_about_coverage(tmp_path: Path) -> None:
+    """coverage.py reads on when setup.cfg has no [coverage:*] section or tox.ini is broken."""
+    make(tmp_path, {
+        "setup.cfg": "[metadata]\nname = x\n",
+        "tox.ini": "no section header\n",
+        "pyproject.toml": '[tool.coverage.run]\nbranch = true\n',
+    })  # fmt: skip
+    assert coverage_settings(tmp_path) == ("pyproject.toml", {"run": {"branch": True}})
+
+
+def test_multi_line_ini_values_stay_one_per_line(tmp_path: Path) -> None:
+    make(tmp_path, {".coveragerc": "[report]\nomit =\n    a.py\n    b.py\n"})
+    source, sections = coverage_settings(tmp_path)
+    assert source == ".coveragerc"
+    assert render_ini(sections) == "[report]\nomit = \n    a.py\n    b.py\n"
