@@ -35,3 +35,15 @@ def test_an_error_of_a_json_run_is_json_with_its_kind(capsys: pytest.CaptureFixt
     error = json.loads(out)["error"]
     assert (error["kind"], error["exit_code"]) == ("usage", 2)
     assert error["message"] == err.removeprefix("testgate: ").rstrip("\n")
+
+
+def test_importing_the_main_module_runs_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """Tools that import every module (import-linter, pydoc, test collectors) import
+    testgate.__main__ too: only `python -m testgate` may run the command line."""
+    import importlib
+
+    import testgate.__main__ as entry
+
+    importlib.reload(entry)  # executes the module body again, as a plain import would
+    assert entry.main is main
+    assert capsys.readouterr() == ("", "")

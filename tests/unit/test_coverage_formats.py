@@ -312,6 +312,24 @@ def test_json_precision_zero(tmp_path: Path) -> None:
     assert (data.precision, data.has_branches) == (0, True)
 
 
+@pytest.mark.parametrize(
+    ("percent", "precision", "shown"),
+    [
+        (0.0, 2, "0.00"),
+        (0.001, 2, "0.01"),  # 1 of 100,000 lines covered: some coverage is never shown as 0
+        (0.4, 0, "1"),
+        (99.999, 2, "99.99"),  # one line missing is never shown as 100
+        (99.6, 0, "99"),
+        (100.0, 1, "100.0"),
+        (66.666, 1, "66.7"),
+    ],
+)
+def test_percent_displayed_as_coverage_py_rounds(
+    percent: float, precision: int, shown: str
+) -> None:
+    assert display_percent(percent, precision) == shown
+
+
 def _break(path: str, value: Any) -> dict[str, Any]:
     doc = json_report()
     *parents, last = path.split("|")

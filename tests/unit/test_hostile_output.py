@@ -70,6 +70,40 @@ def test_the_guard_escapes_controls_and_command_starts_but_keeps_our_colours() -
     assert [ln for ln in lines if starts_a_command(ln)] == ["::error file=a.py,line=3::meant"]
 
 
+def test_a_flushed_half_line_is_escaped_and_finished_before_our_own_command() -> None:
+    """Progress written without a newline (print(..., end="", flush=True)) goes out at once;
+    an annotation after it starts on a line of its own, and the rest of that line is never
+    taken for the start of a workflow command."""
+    out = io.StringIO()
+    guard = _escape.Guard(out)
+    guard.write("hunting \x1b]0;x")
+    guard.flush()
+    assert out.getvalue() == "hunting \\u001b]0;x"
+    guard.command("::warning::meant")
+    guard.writelines(["::add-mask::", "x"])  # starts a line: escaped when it goes out
+    guard.flush()
+    guard.writelines(["::stop-commands::", "y\n"])  # the same line, mid-line: not a start
+    guard.writelines(["::error::not ours", " tail"])
+    guard.finish()
+    assert out.getvalue().splitlines() == [
+        "hunting \\u001b]0;x",
+        "::warning::meant",
+        "\\u003a:add-mask::x::stop-commands::y",
+        "\\u003a:error::not ours tail",
+    ]
+
+
+def test_commands_go_straight_to_a_stream_without_a_guard() -> None:
+    out = io.StringIO()
+    _escape.write_command(out, "::notice::plain")
+    guarded = io.StringIO()
+    guard = _escape.Guard(guarded)
+    guard.write("held")
+    _escape.write_command(guard, "::notice::guarded")
+    assert out.getvalue() == "::notice::plain\n"
+    assert guarded.getvalue() == "held\n::notice::guarded\n"
+
+
 def test_the_table_keeps_every_name_on_its_line() -> None:
     """A name with &#10;::add-mask::x became a workflow command in the job log."""
     rendered = text.render(result())
@@ -125,6 +159,12 @@ def test_flaky_md_cannot_open_html_or_links_from_an_id() -> None:
     code = re.match(r"\| (`+)(.*?)\1 \|", row)
     assert code is not None
     assert code.group(2) == "t.py::test_`<img src=x>`[![a](http://e)]"
+
+
+def test_a_code_span_may_start_and_end_with_a_backtick() -> None:
+    """CommonMark strips one space inside the fence: padded, `a` stays `a` (with backticks)."""
+    assert _escape.markdown_code("`a`") == "`` `a` ``"
+    assert _escape.markdown_code("a`b") == "``a`b``"
 
 
 def test_markdown_escape_keeps_readable_text_readable() -> None:

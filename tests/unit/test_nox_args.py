@@ -3,6 +3,8 @@ tests/integration/test_nox_sessions.py, under real nox)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from testgate.nox import (
@@ -11,7 +13,9 @@ from testgate.nox import (
     choose_workers,
     chooses_workers,
     coverage_core,
+    describe,
     parse_shard,
+    plan,
     register,
 )
 
@@ -74,6 +78,33 @@ def test_register_refuses_unknown_sessions() -> None:
         "unknown testgate session(s): units; "
         "valid: unit, integration, coverage, durations, gate, flaky"
     )
+
+
+def test_register_refuses_an_integration_session_without_integration_tests() -> None:
+    with pytest.raises(ValueError, match="integration session: no tests/integration folder"):
+        register(Project(integration=(), testgate=()), sessions=["unit", "integration"])
+
+
+def test_what_the_noxfile_says_wins_over_what_the_files_say(tmp_path: Path) -> None:
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    (tmp_path / "requirements-test.txt").write_text("pytest\n", encoding="utf-8")
+    project = Project(
+        install=("-e", ".[all]"),
+        groups=(),
+        unit=(),
+        integration=("checks/slow",),
+        testgate=("testgate==1.0",),
+    )
+    decided = plan(project, tmp_path)
+    assert decided.install == ("-e", ".[all]")
+    assert (decided.groups, decided.requirements) == ((), ())
+    assert (decided.testgate, decided.testgate_error) == (("testgate==1.0",), None)
+    assert (decided.unit, decided.integration) == ((), ("checks/slow",))
+    # pytest's own discovery in the unit session would collect the integration tests too
+    assert decided.unit_ignore == ("checks/slow",)
+    assert decided.notes["requirements"] == "given"
+    assert describe("unit", decided).startswith("Unit tests ( minus checks/slow; given)")
+    assert describe("integration", decided).startswith("Integration tests (checks/slow; given)")
 
 
 def test_xdist_only_when_the_recorded_runs_say_it_pays() -> None:
