@@ -110,8 +110,7 @@ def open_input(
             raise InputError(f"{name}: {kind_of(info.st_mode)}, not a regular file; refused")
         if info.st_size > limit:
             raise too_big(name, info.st_size, limit)
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
+        os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

@@ -8,6 +8,7 @@ time limits) are in tests/integration/test_hostile_cli.py.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,26 @@ def test_outside_the_project_only_when_named(tmp_path: Path) -> None:
     assert safeio.read_bytes(elsewhere) == b"secret"  # named by the user
 
 
+def test_a_file_larger_than_its_size_says_is_capped_while_reading() -> None:
+    """fstat's size is only a first check: a growing file, or one whose size is not known in
+    advance (/proc reports 0 bytes), is cut off at the limit while it is read."""
+    status = Path("/proc/self/status")
+    assert status.stat().st_size == 0
+    with pytest.raises(InputError, match=r"^/proc/self/status: 11 bytes is over the 10 bytes"):
+        safeio.read_bytes(status, limit=10)
+
+
+def test_a_file_kind_without_a_name_is_still_refused_by_name() -> None:
+    """Linux's fstat never yields another kind, other systems' (doors, whiteouts) may."""
+    assert safeio.kind_of(stat.S_IFLNK | 0o777) == "not a regular file"
+    assert safeio.kind_of(stat.S_IFSOCK) == "a socket"
+
+
+def test_json_that_is_not_utf8_is_refused() -> None:
+    with pytest.raises(InputError, match=r"^x\.json: not UTF-8 text, not JSON$"):
+        safeio.load_json(b'{"a": "\xff\xfe\xfd"}', "x.json")
+
+
 @pytest.mark.parametrize(
     ("text", "why"),
     [
@@ -93,6 +114,7 @@ def test_outside_the_project_only_when_named(tmp_path: Path) -> None:
         ('{"a": -Infinity}', "-Infinity is not a number JSON allows"),
         ('{"a": 1e400}', "the number 1e400 is beyond the 1e+15 limit"),
         ('{"a": ' + "1" + "0" * 400 + "}", "has more than 16 digits"),
+        ('{"a": -2000000000000000}', "the number -2000000000000000 is beyond the 1e+15 limit"),
         ("[" * 200_000 + "]" * 200_000, "JSON nested too deeply"),
         ("{", "not valid JSON at line 1, column 2"),
     ],
