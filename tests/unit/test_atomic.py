@@ -45,3 +45,22 @@ def test_an_interrupted_write_removes_its_temp_file(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match=r"flaky\.json: cannot replace: it is a folder"):
         _atomic.write_bytes(target, b"{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flaky.json"]
+
+
+def test_a_set_that_cannot_be_written_whole_changes_none_of_its_files(tmp_path: Path) -> None:
+    old = _atomic.write_text(tmp_path / "gate.json", "old\n")
+    (tmp_path / "badges").write_text("a file where the badges folder goes\n", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"badges: cannot create the folder: a file of that"):
+        _atomic.write_many({old: b"new\n", tmp_path / "badges" / "gate.svg": b"<svg/>"})
+    assert old.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["badges", "gate.json"]
+
+
+def test_a_folder_below_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "reports").write_text("", encoding="utf-8")
+    with pytest.raises(OutputError) as caught:
+        _atomic.write_text(tmp_path / "reports" / "junit" / "gate.xml", "<x/>")
+    assert caught.value.message == (
+        f"{tmp_path / 'reports' / 'junit'}: cannot create the folder: "
+        "a part of the path is a file, not a folder"
+    )

@@ -100,6 +100,14 @@ def test_trend_skips_runs_without_coverage_and_of_other_branches(db_path: Path) 
     assert queries.coverage_trend(db, module="a.py", branch="none") == []
 
 
+def test_module_trend_starts_where_the_module_first_has_data(db_path: Path) -> None:
+    """A module added in the second run has no point for the first: not a 0% point."""
+    _run(db_path, {"t.py::a": P}, covered={"src/a.py": (4, 0)})
+    _run(db_path, {"t.py::a": P}, covered={"src/a.py": (4, 0), "src/new.py": (10, 5)})
+    trend = queries.coverage_trend(_open(db_path), module="src/new.py")
+    assert [(p.run.id, p.percent, p.statements) for p in trend] == [(2, 50.0, 10)]
+
+
 def test_duration_regression_is_judged_on_the_median(db_path: Path) -> None:
     # one noisy earlier run (5 s) does not hide the regression; the median is 0.2 s
     for seconds in (0.2, 5.0, 0.2, 0.21, 0.19):
@@ -177,6 +185,15 @@ def test_passing_and_failing_within_one_run_is_flaky(db_path: Path) -> None:
     )
     report = queries.flaky_tests(_open(db_path))
     assert [(t.node_id, t.flaked) for t in report.tests] == [("t.py::r", 1)]
+
+
+def test_a_skipped_run_neither_passes_nor_fails_a_flaky_test(db_path: Path) -> None:
+    filler = {f"t.py::f{i}": P for i in range(4)}
+    _run(db_path, {"t.py::a": F, **filler}, commit="c1")
+    _run(db_path, {"t.py::a": S, **filler}, commit="c1")
+    _run(db_path, {"t.py::a": P, **filler}, commit="c1")
+    (stat,) = queries.flaky_tests(_open(db_path)).tests
+    assert (stat.node_id, stat.flaked, stat.runs, stat.clean_since) == ("t.py::a", 1, 2, 1)
 
 
 def test_the_flaky_label_clears_after_k_clean_runs(db_path: Path) -> None:

@@ -102,8 +102,6 @@ def _durations(
     times `above` a floor, only the given `tests` (seeking them rather than reading whole runs).
     """
     out: dict[int, dict[int, float]] = defaultdict(dict)
-    if not run_ids:
-        return out
     ids = ",".join(str(i) for i in run_ids)
     if tests is not None:
         db.execute("CREATE TEMP TABLE IF NOT EXISTS _candidates (id INTEGER PRIMARY KEY)")
