@@ -297,20 +297,21 @@ def _rates(inputs: GateInputs) -> dict[str, str]:
     return flake_rates(report.to_json()) if report is not None else {}
 
 
+def _unreadable(flaky: FlakyInput) -> CheckResult:
+    """A flake-hunt report that is not one (truncated, not JSON, a FIFO): an input error."""
+    return CheckResult("inputs.flaky", Status.FAIL, flaky.unreadable or flaky.source)
+
+
 def _flaky_checks(flaky: FlakyInput, config: Config) -> list[CheckResult]:
-    if flaky.unreadable is not None:
-        return [input_checks.check_input("inputs.flaky", flaky.unreadable, "")]
-    checks = [input_checks.check_input("inputs.flaky", None, f"{flaky.source} read")]
     if flaky.report is None:
-        return [*checks, CheckResult("flaky.report", Status.FAIL, flaky.invalid or "")]
+        return [_unreadable(flaky)]
+    checks = [input_checks.check_input("inputs.flaky", None, f"{flaky.source} read")]
     return checks + check_flaky(flaky.report, config.flaky, today=dt.date.today())
 
 
 def _flaky_new_check(new: FlakyInput, commit: str | None, config: Config) -> CheckResult:
     if new.report is None:
-        return CheckResult(
-            flaky_new_checks.CHECK_ID, Status.FAIL, new.unreadable or new.invalid or ""
-        )
+        return _unreadable(new)
     today = dt.date.today()
     return flaky_new_checks.check_flaky_new(new.report, config.flaky, today=today, commit=commit)
 

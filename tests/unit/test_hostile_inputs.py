@@ -15,6 +15,7 @@ import pytest
 
 from testgate import _safeio as safeio
 from testgate.checks import Status
+from testgate.cli import main
 from testgate.config import load
 from testgate.errors import ConfigError, InputError
 from testgate.gate import evaluate
@@ -139,6 +140,30 @@ def test_a_fifo_in_junit_and_as_flaky_json_fails_the_inputs(project: Path) -> No
     assert found["inputs.flaky"] == (
         Status.FAIL,
         f"{project}/reports/flaky.json: a FIFO, not a regular file; refused",
+    )
+
+
+def test_a_truncated_burn_in_report_is_an_input_error_not_a_flaky_test(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """flaky-new.json cut off (the burn-in job died): exit 2 naming the file, as a broken
+    flaky.json is; it used to fail flaky.new with exit 1, as if a new test were flaky."""
+    junit(project / "reports", case())
+    (project / "reports" / "flaky-new.json").write_text('{"meta": {"form', encoding="utf-8")
+    assert main(["gate"]) == 2
+    out, err = capsys.readouterr()
+    shown = f"{project}/reports/flaky-new.json"
+    assert err == f"testgate: {shown}: not valid JSON at line 1, column 11 (truncated file?)\n"
+    assert "FAIL inputs.flaky" in out
+    assert "flaky.new" not in out
+
+
+def test_json_that_is_not_a_hunt_report_is_an_input_error(project: Path) -> None:
+    junit(project / "reports", case())
+    (project / "reports" / "flaky.json").write_text('{"tests": 3}', encoding="utf-8")
+    assert checks(project)["inputs.flaky"] == (
+        Status.FAIL,
+        "reports/flaky.json: no meta object: not a testgate flaky report; re-run testgate flaky",
     )
 
 

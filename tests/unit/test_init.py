@@ -91,3 +91,50 @@ def test_init_without_a_test_run_says_what_to_run(
     assert err.startswith("testgate: ")
     assert "run the tests first (`nox -s unit`" in err
     assert err.count("\n") == 1
+
+
+def test_block_of_a_flat_project_with_no_tests_run() -> None:
+    """Top-level modules only: no per-package floors; no test ran: no duration limits to base
+    on nothing (a 0 s limit would fail the first real run)."""
+    coverage = CoverageData({"mod.py": FileCoverage("mod.py", 10, (1,))}, precision=2)
+    text = block([JUnitReport("reports/junit/unit.xml", ())], coverage, headroom=1.5)
+    config = tomllib.loads(text)["tool"]["testgate"]
+    assert config["coverage"] == {"fail_under": 90}
+    assert config["tests"] == {"min_count": 0, "max_skipped": 0, "max_xfailed": 0}
+    assert "durations" not in config
+
+
+def test_init_reads_the_given_reports_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    (tmp_path / "out" / "junit").mkdir(parents=True)
+    (tmp_path / "out" / "junit" / "unit.xml").write_text(JUNIT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--reports", "out", "--headroom", "2"]) == 0
+    config = tomllib.loads(capsys.readouterr().out)["tool"]["testgate"]
+    assert config["tests"]["min_count"] == 4
+    assert config["durations"]["max_test"] == 3.8  # 1.9 s times 2
+
+
+def test_init_refuses_headroom_below_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--headroom", "0.5"]) == 2
+    assert capsys.readouterr().err == "testgate: --headroom 0.5: must be at least 1\n"
+
+
+def test_init_refuses_a_broken_junit_file_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A truncated report would give budgets that pass by forgetting tests: no block at all."""
+    (tmp_path / "reports" / "junit").mkdir(parents=True)
+    (tmp_path / "reports" / "junit" / "unit.xml").write_text(JUNIT[:120], encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("testgate: ")
+    assert f"{tmp_path / 'reports' / 'junit' / 'unit.xml'}: not well-formed XML" in err
+    assert err.count("\n") == 1

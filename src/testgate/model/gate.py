@@ -65,12 +65,11 @@ class CoverageInput:
 
 @dataclass(frozen=True)
 class FlakyInput:
-    """reports/flaky.json: the report, or why it could not be read or judged."""
+    """reports/flaky.json or flaky-new.json: the report, or why it could not be read."""
 
     source: str
     report: FlakyReport | None = None
-    unreadable: str | None = None  # not JSON: an input error
-    invalid: str | None = None  # JSON, but not a hunt report: the flaky.report check fails
+    unreadable: str | None = None  # not JSON, or JSON but not a hunt report: an input error
 
 
 @dataclass(frozen=True)
