@@ -10,6 +10,7 @@ import pytest
 
 from testgate.checks import Status
 from testgate.cli import main
+from testgate.commands.durations import UNDER_COVERAGE
 from testgate.config import Config, load
 from testgate.errors import InputError
 from testgate.gate import evaluate, run_gate
@@ -109,6 +110,51 @@ def test_a_broken_history_warns_and_keeps_the_verdict(
     assert "not-a-db.sqlite" in err
     assert err.count("\n") == 1
     assert json.loads((project / "reports" / "gate.json").read_text())["passed"] is True
+
+
+def test_a_broken_history_under_duration_budgets_is_a_warning_check(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The duration budgets read earlier samples from the history: when it cannot be read they
+    judge this run alone and say so in a warning, never fail or pass silently."""
+    write_junit(project / "reports", "unit", {"test_fast": 0.01, "test_slow": 0.2})
+    (project / "not-a-db.sqlite").write_bytes(b"plain text, not SQLite " * 100)
+    cfg = config(
+        project,
+        '[tool.testgate]\nhistory = "not-a-db.sqlite"\n[tool.testgate.durations]\nmax_test = 1\n',
+    )
+    found = {c.id: c for c in run_gate(cfg).checks}
+    warning = found["inputs.history"]
+    assert warning.status is Status.WARN
+    assert "not-a-db.sqlite" in warning.message
+    assert warning.message.endswith("; duration budgets judged on this run's figures alone")
+    assert found["durations.max_test"].status is Status.PASS
+    assert main(["gate"]) == 0
+    assert "WARN inputs.history" in capsys.readouterr().out
+
+
+def test_times_measured_under_coverage_are_labelled(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The nox sessions record that their tests ran under coverage: budgets, durations.md and
+    the listing say the times are instrumented; records that say otherwise or cannot be read
+    do not count."""
+    reports = project / "reports"
+    write_junit(reports, "unit", {"test_fast": 0.01, "test_slow": 0.2})
+    (reports / "sessions").mkdir()
+    (reports / "sessions" / "unit.json").write_text('{"instrumented": true}', encoding="utf-8")
+    (reports / "sessions" / "plain.json").write_text('{"instrumented": false}', encoding="utf-8")
+    (reports / "sessions" / "cut.json").write_text('{"instrumen', encoding="utf-8")
+    cfg = config(project, "[tool.testgate.durations]\nmax_test = 1\n")
+    found = {c.id: c for c in run_gate(cfg).checks}
+    assert found["durations.max_test"].message.endswith(" (times measured under coverage)")
+    assert not found["tests.count"].message.endswith("(times measured under coverage)")
+    assert main(["durations"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip("\n").endswith(UNDER_COVERAGE)
+    assert f"\n{UNDER_COVERAGE}\n" in (reports / "durations.md").read_text(encoding="utf-8")
+    doc = json.loads((reports / "durations.json").read_text(encoding="utf-8"))
+    assert doc["measured_under_coverage"] == ["unit"]
 
 
 def test_red_tests_fail_the_gate(
