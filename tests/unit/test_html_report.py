@@ -156,6 +156,54 @@ def test_modules_from_the_budget_get_bars_and_a_hunt_without_flakes_says_so() ->
     assert "90%" in "".join(rows[1].itertext())
 
 
+def test_explained_flakes_show_their_cause_evidence_and_fix() -> None:
+    def flaky(test_id: str, **extra: Any) -> dict[str, Any]:
+        return {"id": test_id, "runs": 10, "passed": 6, "failed": 4, "verdict": "flaky",
+                "flake_rate": 0.4, **extra}  # fmt: skip
+
+    explained = FlakyReport.from_json({
+        "meta": {"format": 2, "count": 10, "alpha": 0.01},
+        "runs": [],
+        "tests": [
+            flaky("t.py::test_coin", kind="non-deterministic", cause="random", p_chance=0.004,
+                  evidence=[{"condition": "seed fixed", "runs": 20, "failed": 0},
+                            {"condition": "seed free", "runs": 20, "failed": 9}],
+                  fix={"patch": "reports/flaky/fixes/test_coin.diff", "verified": True}),
+            flaky("t.py::test_victim", kind="order-dependent", polluter="t.py::test_setter",
+                  leaked=["os.environ['APP_MODE']"], p_chance=0.001,
+                  evidence=[{"condition": "after t.py::test_setter", "runs": 10, "failed": 10}],
+                  fix={"patch": "reports/flaky/fixes/test_victim.diff", "verified": False}),
+            flaky("t.py::test_unexplained", kind="non-deterministic", cause="unknown"),
+        ],
+    })  # fmt: skip
+    tree: Any = etree.HTML(_html(flaky=explained).encode())
+    table = tree.xpath("//h2[@id='flaky']/following-sibling::table[1]/tbody/tr")
+    kinds = {r[0].text: [t for t in r[1].itertext() if t.strip()] for r in table}
+    assert kinds["t.py::test_coin"] == ["non-deterministic", "cause", "random"]
+    assert kinds["t.py::test_victim"] == [
+        "order-dependent",
+        "after",
+        "t.py::test_setter",
+        "leaked",
+        "os.environ['APP_MODE']",
+    ]
+    assert tree.xpath("//h3")[0].text == "Why"
+    blocks = tree.xpath("//details[summary/code]")
+    summaries = ["".join(b.find("summary").itertext()) for b in blocks]
+    assert summaries == [
+        "t.py::test_coin: random (p_chance 0.004)",
+        "t.py::test_victim: os.environ['APP_MODE'] (p_chance 0.001)",
+    ]  # the unexplained test has no evidence to show
+    rows = [[td.text for td in tr] for tr in blocks[0].xpath(".//tbody/tr")]
+    assert rows == [["seed fixed", "20", "0"], ["seed free", "20", "9"]]
+    fixes = ["".join(b.find("p").itertext()) for b in blocks]
+    assert fixes == [
+        "Suggested fix (not applied, verified in a scratch copy): "
+        "reports/flaky/fixes/test_coin.diff",
+        "Suggested fix (not applied, not verified): reports/flaky/fixes/test_victim.diff",
+    ]
+
+
 def _history(tmp_path: Path, runs: int) -> Path:
     db = tmp_path / "history.sqlite"
     fill = tuple(Case(f"t.py::f{i}", "f", Outcome.PASSED, 0.1) for i in range(3))
