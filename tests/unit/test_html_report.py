@@ -389,3 +389,24 @@ def test_one_number_one_meaning_in_the_html() -> None:
     check = tree.xpath("//h2[@id='checks']/following-sibling::table[1]/tbody/tr/td[2]")[0]
     assert check.get("class") == "id check"
     assert "td.check { word-break: normal; white-space: nowrap; }" in page
+
+
+def test_publish_without_recording_over_a_broken_history_writes_the_page_without_trends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from testgate import publish
+    from testgate.config import load
+
+    (tmp_path / "pyproject.toml").write_text('[tool.testgate]\nhistory = "h.sqlite"\n')
+    (tmp_path / "h.sqlite").write_bytes(b"not SQLite, a text file " * 100)
+    written = publish.publish(
+        load(tmp_path), result=RESULT, reports=_reports(), coverage=None, flaky=None, record=False
+    )
+    assert [p.name for p in written] == ["index.html", "coverage.svg", "tests.svg", "flaky.svg"]
+    err = capsys.readouterr().err
+    assert err.startswith(f"testgate: warning: {tmp_path / 'h.sqlite'}: not a testgate history")
+    assert err.endswith(" (index.html written without trends)\n")
+    assert err.count("\n") == 1
+    page = written[0].read_text(encoding="utf-8")
+    assert "verdict" in page
+    assert 'id="trends"' not in page
