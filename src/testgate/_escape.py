@@ -14,8 +14,13 @@ original string.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from collections.abc import Callable
 from typing import Any, TextIO
+
+from testgate._safeio import output_error
 
 _CONTROL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
@@ -89,12 +94,17 @@ def code_block(text: str) -> str:
 class Guard:
     """Wraps stdout/stderr for one command run: each line is escaped (`visible_lines`, keeping
     testgate's own colours) and kept from starting a workflow command; `command` writes the
-    workflow commands testgate means."""
+    workflow commands testgate means.
+
+    A reader that goes away (`testgate gate | grep -q FAIL`) loses the rest of the output, not
+    the command: it runs on, writes its reports and exits with its own verdict. Any other
+    failed write (a full disk) is an `OutputError` naming the stream."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._partial = ""
         self._midline = False  # part of the current line is out (a flush): its start is judged
+        self._gone = False  # the reader closed the pipe: output is dropped
 
     def write(self, text: str) -> int:
         data = self._partial + text
@@ -104,7 +114,7 @@ class Guard:
             out = [self._line(lines[0], self._midline)]
             out += [self._line(ln, False) for ln in lines[1:]]
             self._midline = False
-            self._stream.write("\n".join(out) + "\n")
+            self._put("\n".join(out) + "\n")
         return len(text)
 
     @staticmethod
@@ -112,30 +122,48 @@ class Guard:
         line = _SGR_OR_CONTROL.sub(lambda m: m.group(1) or _u(m), line)
         return line if midline else no_command(line)
 
+    def _put(self, text: str) -> None:
+        self._guarded(self._stream.write, text)
+
+    def _guarded(self, operation: Callable[..., object], *args: str) -> None:
+        if self._gone:
+            return
+        try:
+            operation(*args)
+        except BrokenPipeError:
+            self._gone = True
+            # What the stream still buffers would fail again when Python flushes it at exit.
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._stream.fileno())
+                os.close(devnull)
+        except OSError as exc:
+            raise output_error(exc, "write", getattr(self._stream, "name", "?")) from None
+
     def command(self, line: str) -> None:
         """A workflow command testgate means (an annotation), written as it is."""
         self.flush()
         if self._midline:
-            self._stream.write("\n")
+            self._put("\n")
             self._midline = False
-        self._stream.write(line + "\n")
+        self._put(line + "\n")
 
     def flush(self) -> None:
         start = self._partial.lstrip()
         could_start = "::".startswith(start) or "##[".startswith(start)
         if self._partial and (self._midline or not could_start):
-            self._stream.write(self._line(self._partial, self._midline))
+            self._put(self._line(self._partial, self._midline))
             self._partial = ""
             self._midline = True
-        self._stream.flush()
+        self._guarded(self._stream.flush)
 
     def finish(self) -> None:
         """The command is done: whatever is left of the last line goes out (escaped)."""
         if self._partial:
-            self._stream.write(self._line(self._partial, self._midline))
+            self._put(self._line(self._partial, self._midline))
             self._partial = ""
         self._midline = False
-        self._stream.flush()
+        self._guarded(self._stream.flush)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:

@@ -91,8 +91,6 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"testgate: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)
     except OSError as exc:  # an operation no command expected to fail: still one line
-        if isinstance(exc, BrokenPipeError):
-            return int(ExitCode.OK)
         print(f"testgate: {output_error(exc, 'complete the command').message}", file=sys.stderr)
         return int(ExitCode.ERROR)
     except RecursionError:

@@ -14,11 +14,13 @@ import resource
 import shutil
 import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import coverage
 import pytest
-from hostile_project import case, junit, make_project, one_line, run_testgate
+from hostile_project import case, clean_env, junit, make_project, one_line, run_testgate
 
 from testgate.cli import main
 from testgate.errors import InputError
@@ -167,6 +169,48 @@ def test_a_broken_history_still_rewrites_index_and_badges(project: Path) -> None
     page = (project / "reports" / "index.html").read_text(encoding="utf-8")
     assert "FAILED</title>" in page
     assert "1 failed" in (project / "reports" / "badges" / "tests.svg").read_text(encoding="utf-8")
+
+
+def test_a_reader_that_stops_reading_never_changes_the_verdict(project: Path) -> None:
+    """`testgate gate | grep -q FAIL` under `set -o pipefail` (GitHub Actions' bash): the pipe
+    closes before testgate has written its table. A failing gate exited 0 then, and skipped the
+    history and index.html; now the output is dropped and the command runs to its verdict."""
+    failed = '<testcase classname="tests.test_a" name="test_fast"><failure message="x"/></testcase>'
+    junit(project / "reports", failed)
+    gate = subprocess.Popen(
+        [sys.executable, "-m", "testgate", "gate"],
+        cwd=project,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert gate.stdout is not None
+    assert gate.stderr is not None
+    gate.stdout.close()  # the reader is gone before the first byte
+    err = gate.stderr.read()
+    assert gate.wait(timeout=120) == 1
+    gate.stderr.close()
+    assert err == b""  # no traceback, no "Exception ignored" at exit
+    assert json.loads((project / "reports" / "gate.json").read_bytes())["passed"] is False
+    assert "FAILED</title>" in (project / "reports" / "index.html").read_text(encoding="utf-8")
+    assert (project / "reports" / "history.sqlite").is_file()
+
+
+def test_output_to_a_full_device_is_one_line(project: Path) -> None:
+    junit(project / "reports", case())
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "testgate", "gate"],
+            cwd=project,
+            env=clean_env(),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr == "testgate: <stdout>: cannot write: the disk is full\n"
 
 
 def test_badges_that_cannot_be_rewritten_are_removed(project: Path) -> None:

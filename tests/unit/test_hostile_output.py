@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -11,6 +12,7 @@ import os
 import re
 import socket
 from pathlib import Path
+from typing import TextIO, cast
 
 import pytest
 
@@ -99,9 +101,40 @@ def test_commands_go_straight_to_a_stream_without_a_guard() -> None:
     guarded = io.StringIO()
     guard = _escape.Guard(guarded)
     guard.write("held")
-    _escape.write_command(guard, "::notice::guarded")
+    _escape.write_command(cast(TextIO, guard), "::notice::guarded")  # as sys.stdout is one
     assert out.getvalue() == "::notice::plain\n"
     assert guarded.getvalue() == "held\n::notice::guarded\n"
+
+
+def test_a_reader_that_goes_away_loses_the_output_not_the_command() -> None:
+    """`testgate gate | grep -q FAIL`: the pipe closes early; the command must run on to its
+    own verdict (it exited 0 here, passing a failing gate under `set -o pipefail`)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = open(write_end, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        guard = _escape.Guard(stream)
+        guard.write("CHECK ACTUAL LIMIT STATUS\n" * 2000)
+        guard.flush()
+        guard.command("::error::after the reader left")
+        guard.finish()
+        # the pipe's descriptor now writes to /dev/null: Python's own flush at exit is quiet
+        assert os.path.samefile(f"/proc/self/fd/{write_end}", os.devnull)
+    finally:
+        stream.close()
+
+
+def test_output_that_cannot_be_written_is_one_line_naming_the_stream() -> None:
+    full = open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        guard = _escape.Guard(full)
+        guard.write("gate FAILED\n")
+        with pytest.raises(OutputError) as caught:
+            guard.flush()
+    finally:
+        with contextlib.suppress(OSError):  # closing flushes the same bytes to the same device
+            full.close()
+    assert caught.value.message == "/dev/full: cannot write: the disk is full"
 
 
 def test_the_table_keeps_every_name_on_its_line() -> None:
