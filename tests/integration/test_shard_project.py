@@ -179,6 +179,12 @@ def test_reports_option_points_at_another_folder(
             ["--group", "1", "--durations", "d.json"],
             "d.json: expected {node id: seconds}",
         ),
+        (
+            # `-c` moves pytest's rootdir: its node ids would not be paths from here
+            {"tests/test_x.py": "def test_x(): pass\n", "conf/pytest.ini": "[pytest]\n"},
+            ["--group", "1", "--", "-c", "conf/pytest.ini", "tests"],
+            "conf; run testgate shard there, where its node ids are paths pytest accepts back",
+        ),
     ],
 )
 def test_errors_are_one_line_exit_2(

@@ -227,3 +227,18 @@ def test_history_without_the_tables_is_an_input_error(tmp_path: Path) -> None:
     db.write_bytes(b"SQLite format 3\x00" + b"\x00" * 84)
     with pytest.raises(InputError, match="cannot read test durations from history"):
         shard.read_durations([db], root=tmp_path)
+
+
+def test_history_with_absurd_durations_is_refused(tmp_path: Path) -> None:
+    """A history edited or corrupted by hand: a negative time would put every other test in
+    one group."""
+    db = tmp_path / "history.sqlite"
+    _history(db, [{"a.py::t": [1.0], "a.py::u": [2.0]}])
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE results SET duration = -5")
+    con.close()
+    with pytest.raises(InputError) as caught:
+        shard.read_durations([db], root=tmp_path)
+    assert caught.value.message == (
+        f"{db}: negative, NaN or absurd durations (over {shard.MAX_SECONDS:g} s)"
+    )
