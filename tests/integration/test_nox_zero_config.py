@@ -5,8 +5,9 @@ QUICKSTART), so the README shows what these tests run.
 
 The shapes are the ones real projects have: a flat tests/ folder with a `tests` dependency group
 (attrs), tests/unit + tests/integration with a `test` group (this repository), and no dependency
-groups at all, no coverage settings, tests beside an integration folder inside tests/
-(more-itertools has neither groups nor coverage settings).
+groups at all, no coverage settings, the package at the top level rather than in src/, tests
+beside an integration folder inside tests/ (more-itertools has neither groups nor coverage
+settings, and no src/ folder).
 """
 
 from __future__ import annotations
@@ -81,10 +82,11 @@ def flat(root: Path) -> Path:
 
 
 def no_groups(root: Path) -> Path:
+    # the package at the top level, not in src/ (as more-itertools has it)
     return write_files(root, {
         "pyproject.toml": NO_GROUPS_PYPROJECT,
         "noxfile.py": NOXFILE,
-        "src/sample/__init__.py": SAMPLE,
+        "sample/__init__.py": SAMPLE,
         "tests/test_sample.py": UNIT_TESTS,
         "tests/integration/test_round_trip.py": NO_GROUPS_INTEGRATION,
     })  # fmt: skip
