@@ -420,3 +420,20 @@ def test_many_unknown_files_are_parsed_on_every_core(
     assert len(off.files) == modules
     coverage_cli(project, "json", f"--data-file={data_file}", "-o", "cli.json")
     assert_same_as_json(off, json.loads((project / "cli.json").read_text()))
+
+
+def test_data_naming_a_deleted_source_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A module measured, then deleted (or renamed) before the report: coverage.py cannot
+    analyse it; the error names the file, whatever the analysis cache knew."""
+    project = make_project(tmp_path, branch=True)
+    data = project / "reports" / "coverage" / ".coverage.unit"
+    coverage_run(project, data, "tests")
+    (project / "src" / "pkg" / "extra.py").unlink()
+    cache = project / "reports" / "analysis-cache.sqlite"
+    for cached in (None, cache, cache):  # without a cache, filling it, then reading from it
+        with pytest.raises(InputError) as caught:
+            read_coverage(find_data_files(data.parent)[0], root=project, cache=cached)
+        message = caught.value.message
+        assert "No source for code: '" in message
+        assert "extra.py'" in message
+        assert "\n" not in message
