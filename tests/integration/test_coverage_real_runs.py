@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from testgate._safeio import OutputError
 from testgate.errors import InputError
 from testgate.model import CoverageData, display_percent
 from testgate.read.coverage import (
@@ -437,3 +440,28 @@ def test_data_naming_a_deleted_source_is_one_line_naming_it(tmp_path: Path) -> N
         assert "No source for code: '" in message
         assert "extra.py'" in message
         assert "\n" not in message
+
+
+def test_combining_onto_a_full_disk_is_an_output_error(tmp_path: Path) -> None:
+    """SQLite cannot write the combined data (disk full, file size limit): the data files are
+    not at fault, so the error says what to free, and no half-written file is left."""
+    project = make_project(tmp_path, branch=True)
+    data = project / "reports" / "coverage"
+    coverage_run(project, data / ".coverage.unit", "tests")
+    parallel = find_data_files(data)
+    out = project / "reports" / "combined" / ".coverage"
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024, hard))  # under any data file's size
+    try:
+        with pytest.raises(OutputError) as caught:
+            combine_data_files(parallel, root=project, out=out)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert caught.value.message.startswith(
+        f"{parallel[0]}: cannot write the combined coverage data: the disk is full or the file"
+        " size limit is reached ("
+    )
+    assert caught.value.message.endswith("); free space and run again")
+    assert list(out.parent.iterdir()) == []

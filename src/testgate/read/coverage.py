@@ -425,7 +425,7 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
         ) from None
     except NotPython as exc:
         raise InputError(f"{display}: {_one_line(exc)}") from None
-    except DataError as exc:
+    except (DataError, sqlite3.Error) as exc:  # a failed write reaches us as SQLite's own too
         if _NO_SPACE.search(str(exc)):  # SQLite could not write: the data file is not at fault
             raise OutputError(
                 f"{display}: cannot write the combined coverage data: the disk is full or the"
@@ -433,10 +433,6 @@ def _coverage_errors(display: str, hint: str | None = None) -> Iterator[None]:
             ) from None
         raise InputError(
             f"{display}: {_one_line(exc)}; {hint or 'delete it and ' + RUN_HINT}"
-        ) from None
-    except sqlite3.Error as exc:  # pragma: no cover - coverage.py wraps most as DataError
-        raise InputError(
-            f"{display}: not a readable coverage data file ({exc}); delete it and {RUN_HINT}"
         ) from None
     except coverage.exceptions.ConfigError:
         raise
