@@ -192,6 +192,27 @@ def test_python_versions_side_by_side(tmp_path: Path) -> None:
     assert combined["totals"]["percent_covered"] == 100
 
 
+def test_line_coverage_on_3_12_is_measured_with_sys_monitoring(tmp_path: Path) -> None:
+    """The cheapest coverage core that measures what the project asks for: sys.monitoring
+    from 3.12 for line coverage (branches need 3.14), recorded with the session."""
+    project = make_project(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace("branch = true", "branch = false"),
+        encoding="utf-8",
+    )
+    (project / "noxfile.py").write_text(
+        'from testgate.nox import Project, register\nregister(Project(python="3.12"))\n',
+        encoding="utf-8",
+    )
+    unit = nox(project, "-s", "unit", PYENV_VERSION=PYENV_VERSION)
+    assert unit.returncode == 0, unit.output
+    assert "measured under coverage (sysmon core, branch=False)" in unit.output
+    record = json.loads((project / "reports" / "sessions" / "unit.json").read_text())
+    assert record["python"].startswith("3.12.")
+    assert (record["coverage"]["core"], record["coverage"]["branch"]) == ("sysmon", False)
+
+
 def test_testgate_nox_imports_only_nox_and_the_standard_library() -> None:
     """nox imports a noxfile with its own interpreter: testgate.nox may need nothing else."""
     code = (
