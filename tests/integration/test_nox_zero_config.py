@@ -13,6 +13,7 @@ settings, and no src/ folder).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -211,6 +212,25 @@ def test_line_coverage_on_3_12_is_measured_with_sys_monitoring(tmp_path: Path) -
     record = json.loads((project / "reports" / "sessions" / "unit.json").read_text())
     assert record["python"].startswith("3.12.")
     assert (record["coverage"]["core"], record["coverage"]["branch"]) == ("sysmon", False)
+
+
+def test_sessions_without_a_venv_run_in_nox_s_own_environment(tmp_path: Path) -> None:
+    """A CI image with everything preinstalled: `venv_backend="none"` and `nox --no-install`
+    install nothing (no venv, so no install stamp either) and run the tests where nox runs."""
+    project = make_project(tmp_path)
+    (project / "noxfile.py").write_text(
+        "from testgate.nox import Project, register\n"
+        'register(Project(testgate=()), venv_backend="none")\n',
+        encoding="utf-8",
+    )
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # "python" is ours
+    unit = nox(project, "--no-install", "-s", "unit", PYTHONPATH="src", PATH=path)
+    assert unit.returncode == 0, unit.output
+    assert "3 tests" in unit.output
+    assert "install" not in unit.output.replace("--no-install", "")
+    assert (project / "reports" / "junit" / "unit.xml").is_file()
+    record = json.loads((project / "reports" / "sessions" / "unit.json").read_text())
+    assert record["python"] == ".".join(map(str, sys.version_info[:3]))
 
 
 def test_testgate_nox_imports_only_nox_and_the_standard_library() -> None:
