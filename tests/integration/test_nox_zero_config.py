@@ -233,6 +233,24 @@ def test_sessions_without_a_venv_run_in_nox_s_own_environment(tmp_path: Path) ->
     assert record["python"] == ".".join(map(str, sys.version_info[:3]))
 
 
+def test_xdist_workers_left_unmeasured_stop_the_session(tmp_path: Path) -> None:
+    """A test group pinning a coverage.py older than 7.10 cannot measure xdist workers: the
+    session stops with what to check rather than report the controller's near-empty data."""
+    project = make_project(tmp_path)
+    (project / "noxfile.py").write_text(
+        "from testgate.nox import Project, register\n"
+        "register(Project(workers='2', extra_requirements=("
+        "'pytest', 'pytest-xdist', 'coverage[toml]==7.9.2')))\n",
+        encoding="utf-8",
+    )
+    unit = nox(project, "-s", "unit")
+    assert unit.returncode == 1, unit.output
+    assert (
+        "coverage.py did not measure the pytest-xdist workers "
+        f"({project / 'reports' / 'coverage'}): coverage >= 7.10 measures them"
+    ) in unit.output
+
+
 def test_testgate_nox_imports_only_nox_and_the_standard_library() -> None:
     """nox imports a noxfile with its own interpreter: testgate.nox may need nothing else."""
     code = (
