@@ -13,6 +13,7 @@ from testgate.checks import GateResult
 from testgate.errors import InputError
 from testgate.history.record import record_run
 from testgate.model import Case, JUnitReport, Outcome
+from testgate.read.junit import MAX_SECONDS
 
 IDS = [f"tests/test_m{i % 7}.py::test_{i}" for i in range(40)]
 
@@ -240,5 +241,5 @@ def test_history_with_absurd_durations_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         shard.read_durations([db], root=tmp_path)
     assert caught.value.message == (
-        f"{db}: negative, NaN or absurd durations (over {shard.MAX_SECONDS:g} s)"
+        f"{db}: negative, NaN or absurd durations (over {MAX_SECONDS:g} s)"
     )
