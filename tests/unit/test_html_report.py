@@ -173,6 +173,8 @@ def test_explained_flakes_show_their_cause_evidence_and_fix() -> None:
                   leaked=["os.environ['APP_MODE']"], p_chance=0.001,
                   evidence=[{"condition": "after t.py::test_setter", "runs": 10, "failed": 10}],
                   fix={"patch": "reports/flaky/fixes/test_victim.diff", "verified": False}),
+            flaky("t.py::test_clock", kind="non-deterministic", cause="time", p_chance=0.002,
+                  evidence=[{"condition": "clock frozen", "runs": 10, "failed": 0}]),
             flaky("t.py::test_unexplained", kind="non-deterministic", cause="unknown"),
         ],
     })  # fmt: skip
@@ -193,10 +195,12 @@ def test_explained_flakes_show_their_cause_evidence_and_fix() -> None:
     assert summaries == [
         "t.py::test_coin: random (p_chance 0.004)",
         "t.py::test_victim: os.environ['APP_MODE'] (p_chance 0.001)",
+        "t.py::test_clock: time (p_chance 0.002)",
     ]  # the unexplained test has no evidence to show
     rows = [[td.text for td in tr] for tr in blocks[0].xpath(".//tbody/tr")]
     assert rows == [["seed fixed", "20", "0"], ["seed free", "20", "9"]]
-    fixes = ["".join(b.find("p").itertext()) for b in blocks]
+    assert blocks[2].find("p") is None  # no suggested fix: no fix line
+    fixes = ["".join(b.find("p").itertext()) for b in blocks[:2]]
     assert fixes == [
         "Suggested fix (not applied, verified in a scratch copy): "
         "reports/flaky/fixes/test_coin.diff",
