@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from _common import compare, run_command
@@ -111,7 +111,11 @@ def sequential(root: Path, extra: list[str]) -> Callable[[], None]:
 
 def wall_time(root: Path, rounds: int, before: str | None, others: bool = True) -> None:
     testgate = [sys.executable, "-m", "testgate", "flaky", "--count", "10"]
-    hunts = {"testgate flaky --count 10": HuntContender(root, None)}
+    hunts = {
+        "testgate flaky --count 10": HuntContender(root, None),
+        # the bounded classification alone, without the explanations (causes, leaks, fixes)
+        "testgate flaky --count 10 --no-explain": HuntContender(root, None, ["--no-explain"]),
+    }
     if before:
         hunts["testgate flaky --count 10 (before)"] = HuntContender(root, before)
     print(f"== wall time, {len(list((root / 'tests').glob('test_*.py')))} modules, "
@@ -230,14 +234,14 @@ def polluter_runs(
 class HuntContender:
     """`testgate flaky --count 10` by one testgate version; keeps the classification runs."""
 
-    def __init__(self, root: Path, src: str | None) -> None:
-        self.root, self.src = root, src
+    def __init__(self, root: Path, src: str | None, extra: Sequence[str] = ()) -> None:
+        self.root, self.src, self.extra = root, src, list(extra)
         self.per_test: list[float] = []
 
     def __call__(self) -> None:
         env = dict(os.environ, **({"PYTHONPATH": self.src} if self.src else {}))
         done = subprocess.run(
-            [sys.executable, "-m", "testgate", "flaky", "--count", "10"],
+            [sys.executable, "-m", "testgate", "flaky", "--count", "10", *self.extra],
             cwd=self.root, env=env, capture_output=True, check=False,
         )  # fmt: skip
         if done.returncode not in (0, 1):
