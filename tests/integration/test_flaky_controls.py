@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from test_flaky_hunt import make_project, run_printed
+from test_flaky_hunt import interrupt_after_first_iteration, make_project, run_printed
 
 from testgate.flaky import causes, fixes, leaks, state
 from testgate.flaky.aggregate import TestSummary
@@ -381,20 +379,9 @@ SET_ENV = "import os\n\n\ndef test_set():\n    os.environ['SET_BY_TEST'] = '1'\n
 
 def test_an_interrupted_slice_says_how_to_continue_and_resume_finishes_it(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"tests/test_slow.py": SLOW})
-    argv = [sys.executable, "-m", "testgate", "flaky", "--count", "4", "--jobs", "1", "--seed",
-            "5", "--slice", "1/2"]  # fmt: skip
-    proc = subprocess.Popen(
-        argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal would
-    )  # fmt: skip
-    first = root / "reports/flaky/run-01.json"
-    deadline = time.monotonic() + 120
-    while not first.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert first.exists()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1, err
+    err = interrupt_after_first_iteration(
+        root, "--count", "4", "--jobs", "1", "--seed", "5", "--slice", "1/2"
+    )
     assert err.endswith(
         "interrupted after 1 of 2 iterations of slice 1/2; continue with testgate flaky --resume\n"
     )

@@ -342,10 +342,11 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_writes_a_partial_report_and_resume_finishes(slow_project: Path) -> None:
-    root = slow_project
+def interrupt_after_first_iteration(root: Path, *args: str) -> str:
+    """`testgate flaky ARGS` in `root`, Ctrl-C'd once its first iteration is recorded: the
+    exit code must be 1; returns its stderr."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "testgate", "flaky", "--count", "4", "--jobs", "1", "--seed", "5"],
+        [sys.executable, "-m", "testgate", "flaky", *args],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -361,7 +362,13 @@ def test_ctrl_c_writes_a_partial_report_and_resume_finishes(slow_project: Path) 
     assert first.exists()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1
+    assert proc.returncode == 1, err
+    return err
+
+
+def test_ctrl_c_writes_a_partial_report_and_resume_finishes(slow_project: Path) -> None:
+    root = slow_project
+    err = interrupt_after_first_iteration(root, "--count", "4", "--jobs", "1", "--seed", "5")
     assert "interrupted after" in err
     assert "testgate flaky --resume" in err
     partial = json.loads((root / "reports/flaky.json").read_text())

@@ -59,13 +59,18 @@ def test_block_from_reports_and_coverage() -> None:
     assert "# slowest: tests/test_a.py::test_slow 1.90 s" in text
 
 
+def project_with_run(root: Path, reports: str, junit: str = JUNIT) -> Path:
+    """A project whose tests ran once: pyproject.toml and REPORTS/junit/unit.xml."""
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    (root / reports / "junit").mkdir(parents=True)
+    (root / reports / "junit" / "unit.xml").write_text(junit, encoding="utf-8")
+    return root
+
+
 def test_init_writes_a_block_the_gate_passes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
-    (tmp_path / "reports" / "junit").mkdir(parents=True)
-    (tmp_path / "reports" / "junit" / "unit.xml").write_text(JUNIT, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(project_with_run(tmp_path, "reports"))
     assert main(["init"]) == 0
     printed = capsys.readouterr().out
     assert main(["init", "--write"]) == 0
@@ -107,10 +112,7 @@ def test_block_of_a_flat_project_with_no_tests_run() -> None:
 def test_init_reads_the_given_reports_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
-    (tmp_path / "out" / "junit").mkdir(parents=True)
-    (tmp_path / "out" / "junit" / "unit.xml").write_text(JUNIT, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(project_with_run(tmp_path, "out"))
     assert main(["init", "--reports", "out", "--headroom", "2"]) == 0
     config = tomllib.loads(capsys.readouterr().out)["tool"]["testgate"]
     assert config["tests"]["min_count"] == 4
@@ -129,9 +131,7 @@ def test_init_refuses_a_broken_junit_file_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A truncated report would give budgets that pass by forgetting tests: no block at all."""
-    (tmp_path / "reports" / "junit").mkdir(parents=True)
-    (tmp_path / "reports" / "junit" / "unit.xml").write_text(JUNIT[:120], encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(project_with_run(tmp_path, "reports", JUNIT[:120]))
     assert main(["init"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
