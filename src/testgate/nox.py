@@ -254,7 +254,9 @@ def _install(session: nox.Session, *args: str) -> None:
     if stamp_file is not None and _read_text(stamp_file) == stamp:
         session.log("install skipped: the same as the venv's last install")
         return
-    session.install(*args, env={"UV_COMPILE_BYTECODE": "1"})
+    # not measured by an outer coverage run: uv's compile workers are killed when done, and
+    # each would leave an unfinished (even empty) data file in that run's data folder
+    session.install(*args, env={**_OUTER_COVERAGE, "UV_COMPILE_BYTECODE": "1"})
     if stamp_file is not None:
         stamp_file.write_text(stamp, encoding="utf-8")
 
@@ -305,12 +307,10 @@ def _prime_rewrite_cache(session: nox.Session, targets: Sequence[str]) -> None:
     if not folders or any(next(f.rglob("*-pytest-*.pyc"), None) for f in folders):
         return
     if Path("src").is_dir():  # an editable install's sources are not compiled by the installer
-        session.run(
-            "python", "-m", "compileall", "-q", "src", env={"PYTHONDONTWRITEBYTECODE": None}
-        )
+        session.run("python", "-m", "compileall", "-q", "src", env=_OUTER_COVERAGE)
     session.run(
         "python", "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", *map(str, folders),
-        env={"PYTHONDONTWRITEBYTECODE": None}, silent=True, success_codes=range(6),
+        env=_OUTER_COVERAGE, silent=True, success_codes=range(6),
     )  # fmt: skip
 
 

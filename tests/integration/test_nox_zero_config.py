@@ -12,6 +12,7 @@ settings, and no src/ folder).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from nox_project import (
     UNIT_TESTS,
     Run,
     make_project,
+    nested_env,
     nox,
     readme_block,
     run,
@@ -249,6 +251,33 @@ def test_xdist_workers_left_unmeasured_stop_the_session(tmp_path: Path) -> None:
         "coverage.py did not measure the pytest-xdist workers "
         f"({project / 'reports' / 'coverage'}): coverage >= 7.10 measures them"
     ) in unit.output
+
+
+def test_an_outer_coverage_run_measures_nox_not_the_installs(tmp_path: Path) -> None:
+    """nox run under coverage.py (a measured CI step, testgate's own tests): the sessions'
+    installs and priming runs must not be measured by it. uv's bytecode workers are killed when
+    done and left unfinished, even empty, data files that the outer run's gate refused."""
+    import sqlite3
+    import subprocess
+
+    project = make_project(tmp_path / "p")
+    outer = tmp_path / "outer"
+    rcfile = tmp_path / "outer.ini"
+    rcfile.write_text(f"[run]\nparallel = true\npatch = subprocess\ndata_file = {outer}/.c\n")
+    env = {k: v for k, v in nested_env().items() if not k.startswith("COVERAGE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "coverage", "run", f"--rcfile={rcfile}", "-m", "nox", "-s", "unit"],
+        cwd=project, env=env, capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = sorted(outer.glob(".c.*"))
+    assert files
+    argvs = []
+    for file in files:
+        assert re.search(r"\.H\w+h$", file.name), f"{file.name}: unfinished data file"
+        with contextlib.closing(sqlite3.connect(file)) as db:
+            argvs.append(db.execute("SELECT value FROM meta WHERE key = 'sys_argv'").fetchone()[0])
+    assert all("nox" in argv for argv in argvs), argvs
 
 
 def test_testgate_nox_imports_only_nox_and_the_standard_library() -> None:
