@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlite3
 import statistics
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any
 
 from testgate._glob import glob_regex
 from testgate.errors import InputError
@@ -28,6 +29,7 @@ from testgate.model.history import (
 )
 
 GATE_KINDS = ("gate", "import")
+CHUNK = 900  # values per IN (...) list: under SQLite's default limit of 999 parameters
 
 
 def runs(
@@ -126,19 +128,20 @@ def _durations(
     return out
 
 
+def _in_chunks(
+    db: sqlite3.Connection, sql: str, values: Sequence[object], *after: object
+) -> Iterator[Any]:
+    """Rows of `sql` for every value, a chunk at a time: `{marks}` in `sql` becomes the chunk's
+    placeholders, and `after` follows the chunk's values as the remaining parameters."""
+    for n in range(0, len(values), CHUNK):
+        chunk = values[n : n + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        yield from db.execute(sql.format(marks=marks), (*chunk, *after))
+
+
 def _names(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    got: dict[int, str] = {}
-    for n in range(0, len(ids), 900):
-        chunk = ids[n : n + 900]
-        got.update(
-            db.execute(
-                f"SELECT id, node_id FROM tests WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders
-                chunk,
-            ).fetchall()
-        )
-    return got
+    sql = "SELECT id, node_id FROM tests WHERE id IN ({marks})"
+    return dict(_in_chunks(db, sql, ids))
 
 
 def duration_regressions(
@@ -196,15 +199,12 @@ def flaky_tests(
     # "Passed on the same commit" looks at every run of the window's commits, even older ones.
     commits = sorted({r.commit for r in window if r.commit is not None})
     related = {r.id: r.commit for r in window}
-    for n in range(0, len(commits), 900):
-        chunk = commits[n : n + 900]
-        for run_id, sha in db.execute(
-            "SELECT id, commit_sha FROM runs WHERE "  # noqa: S608 - placeholders
-            + f"commit_sha IN ({','.join('?' * len(chunk))})"
-            + " AND NOT (tests > 0 AND failed > 0.8 * tests)",
-            chunk,
-        ):
-            related.setdefault(run_id, sha)
+    sql = (
+        "SELECT id, commit_sha FROM runs WHERE commit_sha IN ({marks})"
+        " AND NOT (tests > 0 AND failed > 0.8 * tests)"
+    )
+    for run_id, sha in _in_chunks(db, sql, commits):
+        related.setdefault(run_id, sha)
     commit = related
     lo, hi = window[0].id, window[-1].id
     candidates = sorted(
@@ -281,15 +281,12 @@ def _hunt_info(
 ) -> dict[int, tuple[str | None, str | None]]:
     """The newest flake hunt's kind and repro command per test."""
     info: dict[int, tuple[str | None, str | None]] = {}
-    for n in range(0, len(test_ids), 900):
-        chunk = test_ids[n : n + 900]
-        for test_id, kind, repro in db.execute(
-            "SELECT test_id, kind, repro FROM hunt_tests WHERE "  # noqa: S608 - placeholders
-            + f"test_id IN ({','.join('?' * len(chunk))}) AND run_id BETWEEN ? AND ?"
-            + " AND verdict = 'flaky' ORDER BY run_id",
-            (*chunk, lo, hi),
-        ):
-            info[test_id] = (kind, repro)
+    sql = (
+        "SELECT test_id, kind, repro FROM hunt_tests WHERE test_id IN ({marks})"
+        " AND run_id BETWEEN ? AND ? AND verdict = 'flaky' ORDER BY run_id"
+    )
+    for test_id, kind, repro in _in_chunks(db, sql, test_ids, lo, hi):
+        info[test_id] = (kind, repro)
     return info
 
 
@@ -366,14 +363,5 @@ def duration_samples(
 
 def _test_ids(db: sqlite3.Connection, names: Collection[str]) -> dict[str, int]:
     """Ids of the tests the history knows among `names` (read-only: unknown ones are left out)."""
-    found: dict[str, int] = {}
-    chunk = sorted(names)
-    for n in range(0, len(chunk), 900):
-        part = chunk[n : n + 900]
-        found.update(
-            db.execute(
-                f"SELECT node_id, id FROM tests WHERE node_id IN ({','.join('?' * len(part))})",  # noqa: S608 - placeholders
-                part,
-            ).fetchall()
-        )
-    return found
+    sql = "SELECT node_id, id FROM tests WHERE node_id IN ({marks})"
+    return dict(_in_chunks(db, sql, sorted(names)))
