@@ -354,17 +354,7 @@ def _burn_in(
     findings: dict[str, Finding] = {}
     interrupted = burn is not None and burn.interrupted
     if not interrupted and args.classify and iterations:
-        classifier = Classifier(
-            root,
-            settings.work,
-            timeout=settings.timeout,
-            jobs=settings.jobs,
-            alone=args.alone,
-            alpha=args.alpha,
-            max_runs=args.max_classify_runs,
-            stop=stop,
-            options=options,
-        )
+        classifier = _classifier(args, settings, stop, options)
         try:
             findings = classify_all(classifier, [t for t in tests if t.id in new], iterations)
         except KeyboardInterrupt:
@@ -511,6 +501,26 @@ def _finish_slice(settings: hunt_mod.Settings, part: tuple[int, int], hunt: hunt
     return int(ExitCode.OK)
 
 
+def _classifier(
+    args: argparse.Namespace,
+    settings: hunt_mod.Settings,
+    stop: threading.Event,
+    options: tuple[str, ...],
+) -> Classifier:
+    """The classifier a hunt and a burn-in share: --alone, --alpha, --max-classify-runs."""
+    return Classifier(
+        settings.root,
+        settings.work,
+        timeout=settings.timeout,
+        jobs=settings.jobs,
+        alone=args.alone,
+        alpha=args.alpha,
+        max_runs=args.max_classify_runs,
+        stop=stop,
+        options=options,
+    )
+
+
 def _finish(
     args: argparse.Namespace,
     config: config_mod.Config,
@@ -521,7 +531,7 @@ def _finish(
     combined: int | None = None,
 ) -> int:
     """Aggregate, classify, report, record and judge a whole hunt (one machine's or combined)."""
-    root, reports_dir, work = settings.root, settings.reports_dir, settings.work
+    reports_dir = settings.reports_dir
     budget = config.flaky
     iterations = hunt.ordered
     tests = aggregate(iterations)
@@ -529,17 +539,7 @@ def _finish(
     findings: dict[str, Finding] = {}
     interrupted = hunt.interrupted
     if not interrupted and args.classify:
-        classifier = Classifier(
-            root,
-            work,
-            timeout=settings.timeout,
-            jobs=settings.jobs,
-            alone=args.alone,
-            alpha=args.alpha,
-            max_runs=args.max_classify_runs,
-            stop=stop,
-            options=options,
-        )
+        classifier = _classifier(args, settings, stop, options)
         try:
             findings = classify_all(classifier, tests, iterations)
         except KeyboardInterrupt:
